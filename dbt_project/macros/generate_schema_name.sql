@@ -1,0 +1,4 @@
+{#- Schemas are the names in dbt_project.yml (staging, identity, marts, ...), not <target>_<name>. -#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+  {%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,60 @@
+"""Running dbt with memberflow's settings: the env (paths) and the vars (business rules).
+
+Dagster runs dbt through ``DbtCliResource``; this module builds the same arguments for the
+``memberflow dbt`` command, the manifest preparation and the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+from orchestration.settings import DBT_PROJECT_DIR, Settings
+
+
+def dbt_env(settings: Settings, target_path: Path | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(settings.env())
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    env["DBT_PROFILES_DIR"] = str(DBT_PROJECT_DIR)
+    if target_path is not None:
+        env["DBT_TARGET_PATH"] = str(target_path)
+        env["DBT_LOG_PATH"] = str(Path(target_path) / "logs")
+    return env
+
+
+def dbt_vars_arg(settings: Settings, as_of_date: date | None = None) -> list[str]:
+    return ["--vars", json.dumps(settings.dbt_vars(as_of_date), sort_keys=True)]
+
+
+def run_dbt(
+    settings: Settings,
+    args: list[str],
+    as_of_date: date | None = None,
+    target_path: Path | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``dbt <args>`` in the project with memberflow's env and vars; output is captured."""
+    from assets.ingest.layout import ensure_raw_layout
+
+    ensure_raw_layout(settings.raw_dir, settings.pii_dir)
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(Path(sys.executable).with_name("dbt")),
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        *dbt_vars_arg(settings, as_of_date),
+    ]
+    result = subprocess.run(
+        command, env=dbt_env(settings, target_path), capture_output=True, text=True
+    )
+    if check and result.returncode != 0:
+        raise RuntimeError(
+            f"dbt {' '.join(args)} failed (exit {result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+        )
+    return result

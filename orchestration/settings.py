@@ -1,0 +1,213 @@
+"""The one configuration place: ``memberflow.yaml`` (SPEC §8), read once and handed to everyone.
+
+Python code reads :func:`load_settings`; dbt receives the business rules as ``--vars`` built by
+:meth:`Settings.dbt_vars`, so a rule changed in ``memberflow.yaml`` reaches both sides.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG_FILE = PROJECT_ROOT / "memberflow.yaml"
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+# Development key for the demo and the tests. Documented in the README; production sets its own.
+DEV_HMAC_KEY = "memberflow-development-key-not-for-production"
+
+PATH_ENV = {
+    "landing": "MEMBERFLOW_LANDING",
+    "stores": "MEMBERFLOW_STORES",
+    "raw": "MEMBERFLOW_RAW",
+    "pii": "MEMBERFLOW_PII",
+    "warehouse": "MEMBERFLOW_WAREHOUSE",
+    "publish": "MEMBERFLOW_PUBLISH",
+    "outbox": "MEMBERFLOW_OUTBOX",
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message says which and why."""
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"configuration file {path} must hold a mapping at the top level")
+    return data
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration. ``rules`` keeps the business sections exactly as configured."""
+
+    paths: dict[str, Path]
+    timezone: str
+    partitions_start: date
+    target: str
+    hmac_key: str
+    rules: dict[str, Any] = field(repr=False)
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.paths["landing"]
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.paths["raw"]
+
+    @property
+    def pii_dir(self) -> Path:
+        return self.paths["pii"]
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.paths["warehouse"]
+
+    @property
+    def publish_dir(self) -> Path:
+        return self.paths["publish"]
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.paths["outbox"]
+
+    @property
+    def stores_path(self) -> Path:
+        return self.paths["stores"]
+
+    def with_paths(self, **overrides: Path | str | None) -> "Settings":
+        """A copy with some paths replaced (CLI flags, tests). ``None`` leaves a path as is."""
+        paths = dict(self.paths)
+        for name, value in overrides.items():
+            if name not in paths:
+                raise ConfigError(f"unknown path setting: {name}")
+            if value is not None:
+                paths[name] = Path(value).resolve()
+        return Settings(
+            paths=paths,
+            timezone=self.timezone,
+            partitions_start=self.partitions_start,
+            target=self.target,
+            hmac_key=self.hmac_key,
+            rules=self.rules,
+        )
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that make a child process (dbt, dagster dev) see these settings."""
+        env = {PATH_ENV[name]: str(path) for name, path in self.paths.items()}
+        env["MEMBERFLOW_TARGET"] = self.target
+        return env
+
+    def dbt_vars(self, as_of_date: date | None = None) -> dict[str, Any]:
+        """The business rules as dbt vars (read in models with the ``cfg()`` macro)."""
+        from assets.ingest.hashing import blocklist_hashes  # local: assets import settings
+
+        identity = self.rules["identity"]
+        tiers = self.rules["tiers"]
+        bands = sorted(tiers["bands"].items(), key=lambda kv: kv[1])
+        memberflow: dict[str, Any] = {
+            "timezone": self.timezone,
+            "window_days": int(self.rules["facts"]["window_days"]),
+            "new_days": int(self.rules["facts"]["new_days"]),
+            "active_max_recency_days": int(self.rules["facts"]["active_max_recency_days"]),
+            "dormant_max_recency_days": int(self.rules["facts"]["dormant_max_recency_days"]),
+            "rfm_buckets": int(self.rules["facts"]["rfm_buckets"]),
+            "tier_mode": str(tiers["mode"]),
+            "growth_window_days": int(tiers["growth_window_days"]),
+            "tier_bands": [{"tier": name, "lower": int(lower)} for name, lower in bands],
+            "downgrade_horizon_days": int(tiers["downgrade_horizon_days"]),
+            "yuan_per_point": int(self.rules["points"]["yuan_per_point"]),
+            "points_validity_days": int(self.rules["points"]["validity_days"]),
+            "points_expiring_window_days": int(self.rules["points"]["expiring_window_days"]),
+            "reactivation_cooldown_days": int(self.rules["audiences"]["reactivation_cooldown_days"]),
+            "tier_downgrade_cooldown_days": int(
+                self.rules["audiences"]["tier_downgrade_cooldown_days"]
+            ),
+            "points_reminder_days": [int(d) for d in self.rules["audiences"]["points_reminder_days"]],
+            "max_linked_values": int(identity["max_linked_values"]),
+            "max_orders_per_day": int(identity["max_orders_per_day"]),
+            "blocklist": blocklist_hashes(self),
+            "stores_path": str(self.stores_path),
+        }
+        if as_of_date is not None:
+            memberflow["as_of_date"] = as_of_date.isoformat()
+        return {"memberflow": memberflow}
+
+
+def _validate(rules: dict[str, Any]) -> None:
+    mode = rules["tiers"]["mode"]
+    if mode not in ("up_and_down", "only_up"):
+        raise ConfigError(f"tiers.mode must be 'up_and_down' or 'only_up', not {mode!r}")
+    bands = rules["tiers"]["bands"]
+    if not bands or min(int(v) for v in bands.values()) != 0:
+        raise ConfigError("tiers.bands must start at 0 (the lowest tier)")
+    for section, key in [
+        ("facts", "window_days"),
+        ("points", "yuan_per_point"),
+        ("points", "validity_days"),
+        ("identity", "max_linked_values"),
+        ("identity", "max_orders_per_day"),
+    ]:
+        if int(rules[section][key]) <= 0:
+            raise ConfigError(f"{section}.{key} must be a positive number")
+
+
+def load_settings(config_file: Path | str | None = None) -> Settings:
+    """Read ``memberflow.yaml``, then the file in MEMBERFLOW_CONFIG (or ``config_file``), then env."""
+    rules = _read_yaml(DEFAULT_CONFIG_FILE)
+    base_dir = DEFAULT_CONFIG_FILE.parent
+    override_file = config_file or os.environ.get("MEMBERFLOW_CONFIG")
+    if override_file:
+        override_path = Path(override_file).resolve()
+        rules = _deep_merge(rules, _read_yaml(override_path))
+        base_dir = override_path.parent
+    _validate(rules)
+
+    paths: dict[str, Path] = {}
+    for name, env_name in PATH_ENV.items():
+        raw_value = os.environ.get(env_name) or rules["paths"][name]
+        path = Path(raw_value)
+        if not path.is_absolute():
+            path = (Path.cwd() if os.environ.get(env_name) else base_dir) / path
+        paths[name] = path.resolve()
+
+    try:
+        partitions_start = date.fromisoformat(str(rules["business"]["partitions_start"]))
+    except ValueError as exc:
+        raise ConfigError(f"business.partitions_start is not a YYYY-MM-DD date: {exc}") from exc
+
+    target = os.environ.get("MEMBERFLOW_TARGET") or rules["warehouse"]["target"]
+    if target not in ("duckdb", "spark"):
+        raise ConfigError(f"warehouse.target must be 'duckdb' or 'spark', not {target!r}")
+
+    return Settings(
+        paths=paths,
+        timezone=str(rules["business"]["timezone"]),
+        partitions_start=partitions_start,
+        target=target,
+        hmac_key=os.environ.get("MEMBERFLOW_HMAC_KEY") or DEV_HMAC_KEY,
+        rules=rules,
+    )
