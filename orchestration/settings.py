@@ -150,7 +150,8 @@ class Settings:
             "max_linked_values": int(identity["max_linked_values"]),
             "max_orders_per_day": int(identity["max_orders_per_day"]),
             "blocklist": blocklist_hashes(self),
-            "stores_path": str(self.stores_path),
+            # empty: the store master file does not exist, dbt uses its seed
+            "stores_path": str(self.stores_path) if self.stores_path.is_file() else "",
         }
         if as_of_date is not None:
             memberflow["as_of_date"] = as_of_date.isoformat()

@@ -1,0 +1,98 @@
+"""The dbt project as Dagster assets: staging → identity → marts, one asset per model.
+
+dbt runs daily-partitioned by the as-of date D: a run over a range of days is one dbt build as of
+the range's last day (``BackfillPolicy.single_run()``), so a 400-day backfill is one build, not 400.
+"""
+
+
+
+import os
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from orchestration.dbt_cli import dbt_vars_arg, run_dbt
+from orchestration.partitions import daily_partitions
+from orchestration.resources import WAREHOUSE_WRITER_POOL, MemberflowConfig
+from orchestration.settings import DBT_PROJECT_DIR, load_settings
+
+MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+
+_GROUPS = {
+    "staging": "staging",
+    "intermediate": "intermediate",
+    "identity": "identity",
+    "marts": "marts",
+    "quality": "quality",
+    "audiences": "audiences",
+}
+
+
+def _project_sources_mtime() -> float:
+    newest = 0.0
+    for folder in ("models", "macros", "seeds", "tests"):
+        for path in (DBT_PROJECT_DIR / folder).rglob("*"):
+            if path.is_file():
+                newest = max(newest, path.stat().st_mtime)
+    for name in ("dbt_project.yml", "profiles.yml"):
+        newest = max(newest, (DBT_PROJECT_DIR / name).stat().st_mtime)
+    return newest
+
+
+def prepare_manifest(force: bool = False) -> Path:
+    """``dbt parse`` when the manifest is missing or older than the project files (never committed)."""
+    if force or not MANIFEST_PATH.exists() or MANIFEST_PATH.stat().st_mtime < _project_sources_mtime():
+        run_dbt(load_settings(), ["parse", "--quiet"], target_path=MANIFEST_PATH.parent)
+    return MANIFEST_PATH
+
+
+class MemberflowDbtTranslator(DagsterDbtTranslator):
+    """Groups by layer (the folder under models/), keys by model name."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if dbt_resource_props.get("resource_type") == "seed":
+            return "seeds"
+        if len(fqn) >= 2 and fqn[1] in _GROUPS:
+            return _GROUPS[fqn[1]]
+        return super().get_group_name(dbt_resource_props)
+
+
+translator = MemberflowDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
+)
+
+
+def as_of_for(context: AssetExecutionContext) -> date:
+    """D for this run: the last day of the partition range (or today's partition when unpartitioned)."""
+    if context.has_partition_key_range:
+        return date.fromisoformat(context.partition_key_range.end)
+    return date.fromisoformat(daily_partitions.get_last_partition_key())
+
+
+@dbt_assets(
+    manifest=prepare_manifest(),
+    dagster_dbt_translator=translator,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WAREHOUSE_WRITER_POOL,
+)
+def memberflow_dbt_assets(
+    context: AssetExecutionContext, dbt: DbtCliResource, memberflow: MemberflowConfig
+):
+    """Build every selected model, seed and test as of D, with memberflow.yaml's rules as vars."""
+    settings = memberflow.settings()
+    os.environ.update(settings.env())
+    from assets.ingest.layout import ensure_raw_layout
+
+    ensure_raw_layout(settings.raw_dir, settings.pii_dir)
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    as_of = as_of_for(context)
+    context.log.info(f"dbt build as of {as_of} into {settings.warehouse_path}")
+    args = ["build", *dbt_vars_arg(settings, as_of)]
+    yield from dbt.cli(args, context=context).stream()

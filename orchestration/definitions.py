@@ -1,0 +1,20 @@
+"""The one place where memberflow's Dagster definitions are assembled (``dagster dev`` loads it)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.dbt import memberflow_dbt_assets
+from assets.ingest.assets import ingest_assets
+from orchestration.jobs import daily_pipeline_job, ingest_job
+from orchestration.resources import build_resources
+from orchestration.schedules import daily_schedule
+from orchestration.sensors import landing_sensor
+
+defs = dg.Definitions(
+    assets=[*ingest_assets, memberflow_dbt_assets],
+    jobs=[ingest_job, daily_pipeline_job],
+    schedules=[daily_schedule],
+    sensors=[landing_sensor],
+    resources=build_resources(),
+)
