@@ -6,6 +6,7 @@ the range's last day (``BackfillPolicy.single_run()``), so a 400-day backfill is
 
 
 
+import fcntl
 import os
 from collections.abc import Mapping
 from datetime import date
@@ -45,9 +46,16 @@ def _project_sources_mtime() -> float:
 
 
 def prepare_manifest(force: bool = False) -> Path:
-    """``dbt parse`` when the manifest is missing or older than the project files (never committed)."""
-    if force or not MANIFEST_PATH.exists() or MANIFEST_PATH.stat().st_mtime < _project_sources_mtime():
-        run_dbt(load_settings(), ["parse", "--quiet"], target_path=MANIFEST_PATH.parent)
+    """``dbt parse`` when the manifest is missing or older than the project files (never committed).
+
+    Guarded by a file lock: parallel test workers and the webserver may load definitions at once.
+    """
+    MANIFEST_PATH.parent.mkdir(parents=True, exist_ok=True)
+    with open(MANIFEST_PATH.parent / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stale = not MANIFEST_PATH.exists() or MANIFEST_PATH.stat().st_mtime < _project_sources_mtime()
+        if force or stale:
+            run_dbt(load_settings(), ["parse", "--quiet"], target_path=MANIFEST_PATH.parent)
     return MANIFEST_PATH
 
 

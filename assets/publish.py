@@ -30,26 +30,27 @@ def publish_bi_copy(warehouse: Path, publish_dir: Path) -> dict[str, int]:
     staging = publish_dir / f".{BI_FILE_NAME}.{os.getpid()}.tmp"
     staging.unlink(missing_ok=True)
     counts: dict[str, int] = {}
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = duckdb.connect(str(staging))
     try:
-        con.execute(f"attach '{staging}' as bi")
+        con.execute(f"attach '{warehouse}' as wh (read_only)")
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_catalog = current_database() and table_schema in "
+            "where table_catalog = 'wh' and table_schema in "
             f"({', '.join(repr(s) for s in BI_SCHEMAS)}) order by 1, 2"
         ).fetchall()
         for schema in sorted({s for s, _ in tables}):
-            con.execute(f'create schema if not exists bi."{schema}"')
+            con.execute(f'create schema if not exists "{schema}"')
         for schema, table in tables:
-            con.execute(f'create table bi."{schema}"."{table}" as select * from "{schema}"."{table}"')
+            con.execute(f'create table "{schema}"."{table}" as select * from wh."{schema}"."{table}"')
             counts[f"{schema}.{table}"] = con.execute(
-                f'select count(*) from bi."{schema}"."{table}"'
+                f'select count(*) from "{schema}"."{table}"'
             ).fetchone()[0]
         con.execute(
-            "create table bi.main.published_at as select cast(? as timestamp) as published_at_utc",
+            "create table main.published_at as select cast(? as timestamp) as published_at_utc",
             [time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())],
         )
-        con.execute("detach bi")
+        con.execute("detach wh")
+        con.execute("checkpoint")
     finally:
         con.close()
     os.replace(staging, target)

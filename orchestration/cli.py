@@ -91,6 +91,14 @@ def _pipeline_range(settings: Settings, start: date | None, through: date) -> tu
     return start, through
 
 
+def _root_message(error) -> str:
+    """The innermost cause of a Dagster step error, on one line (what the user can act on)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    lines = [line for line in (error.message or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else (error.cls_name or "failed")
+
+
 def run_pipeline(settings: Settings, start: date | None, through: date, quiet: bool = False) -> dict:
     """Ingest every delivery day in [start, through] and build everything as of ``through``,
     as one Dagster run of the daily pipeline job (the same job the schedule launches)."""
@@ -101,6 +109,7 @@ def run_pipeline(settings: Settings, start: date | None, through: date, quiet: b
     )
 
     start, through = _pipeline_range(settings, start, through)
+    saved_env = {name: os.environ.get(name) for name in settings.env()}
     os.environ.update(settings.env())
 
     from assets.ingest.assets import set_progress_reporter
@@ -119,18 +128,22 @@ def run_pipeline(settings: Settings, start: date | None, through: date, quiet: b
                 ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
                 ASSET_PARTITION_RANGE_END_TAG: through.isoformat(),
             },
-            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             raise_on_error=False,
         )
     finally:
         set_progress_reporter(None)
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     elapsed = time.perf_counter() - started
     if not result.success:
         failures = []
         for event in result.all_events:
             if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-                message = event.step_failure_data.error.message.strip().splitlines()
-                failures.append(f"{event.step_key}: {message[-1] if message else 'failed'}")
+                failures.append(f"{event.step_key}: {_root_message(event.step_failure_data.error)}")
         raise CliError("pipeline run failed: " + " | ".join(failures or ["see the Dagster run log"]))
     report(f"done in {elapsed:.1f}s (run {result.run_id})")
     return {"start": start, "through": through, "seconds": elapsed, "run_id": result.run_id}

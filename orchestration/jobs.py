@@ -15,10 +15,17 @@ ingest_job = dg.define_asset_job(
 
 daily_pipeline_job = dg.define_asset_job(
     name="daily_pipeline_job",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("outbox"),
     partitions_def=daily_partitions,
     description=(
         "Everything for the selected days in one run: ingestion of each delivery day, then one "
         "dbt build (OneID, facts, tiers, points, audiences) as of the last day, then the BI copy."
     ),
+)
+
+outbox_job = dg.define_asset_job(
+    name="outbox_job",
+    selection=dg.AssetSelection.groups("outbox"),
+    partitions_def=daily_partitions,
+    description="Write the audience files of the selected days to the outbox (each set once).",
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.ingest.schemas import SOURCE_TABLES
-from orchestration.jobs import ingest_job
+from orchestration.jobs import ingest_job, outbox_job
 from orchestration.partitions import daily_partitions
 from orchestration.settings import load_settings
 
@@ -87,3 +87,44 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     if not requests:
         return dg.SensorResult(skip_reason=f"no new delivery folder under {settings.landing_dir}")
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(current, sort_keys=True))
+
+
+def audience_run_requests(partition_keys: list[str]) -> list[dg.RunRequest]:
+    """One request per (audience, D): its run key is the business identity ``<audience>:<D>``."""
+    from assets.audiences.emit import AUDIENCES
+    from assets.audiences.outbox import outbox_key
+
+    return [
+        dg.RunRequest(
+            run_key=f"{audience}:{day}",
+            partition_key=day,
+            asset_selection=[outbox_key(audience)],
+            tags={"memberflow/audience": audience},
+        )
+        for day in sorted(set(partition_keys))
+        for audience in AUDIENCES
+    ]
+
+
+@dg.sensor(
+    job=outbox_job,
+    minimum_interval_seconds=60,
+    description=(
+        "Emits each (audience, D) to the outbox once audience_members for D is materialized "
+        "(its dbt tests run before it in the same build). Run key: <audience>:<D>."
+    ),
+    default_status=dg.DefaultSensorStatus.STOPPED,
+)
+def audience_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    from assets.audiences.outbox import AUDIENCE_MEMBERS_KEY
+
+    result = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=AUDIENCE_MEMBERS_KEY),
+        limit=1000,
+        cursor=context.cursor,
+        ascending=True,
+    )
+    days = [r.partition_key for r in result.records if r.partition_key]
+    if not days:
+        return dg.SensorResult(skip_reason="no new audience_members materialization", cursor=result.cursor)
+    return dg.SensorResult(run_requests=audience_run_requests(days), cursor=result.cursor)

@@ -69,24 +69,43 @@ def hash_identifier(key: str, identifier_type: str, value: str) -> str:
 
 
 class Hasher:
-    """Memoizing HMAC hasher: each distinct value of a type is hashed once per process."""
+    """Memoizing HMAC hasher: each distinct value of a type is hashed once per process.
+
+    Same digests as :func:`hash_identifier`; the HMAC key pads are prepared once (RFC 2104), which
+    makes a new value about twice as fast to hash as ``hmac.new``.
+    """
 
     def __init__(self, key: str) -> None:
         self._key = key.encode("utf-8")
-        self._cache: dict[tuple[str, str], str] = {}
+        block = self._key if len(self._key) <= 64 else hashlib.sha256(self._key).digest()
+        block = block.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+        self._cache: dict[str, dict[str, str]] = {}
+        self._size = 0
+
+    def _digest(self, identifier_type: str, value: str) -> str:
+        inner = self._inner.copy()
+        inner.update(f"{identifier_type}:{value}".encode("utf-8"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
     def __call__(self, identifier_type: str, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        cache_key = (identifier_type, value)
-        digest = self._cache.get(cache_key)
+        cache = self._cache.get(identifier_type)
+        if cache is None:
+            cache = self._cache[identifier_type] = {}
+        digest = cache.get(value)
         if digest is None:
-            digest = hmac.new(
-                self._key, f"{identifier_type}:{value}".encode("utf-8"), hashlib.sha256
-            ).hexdigest()
-            if len(self._cache) > 5_000_000:
+            digest = self._digest(identifier_type, value)
+            if self._size > 5_000_000:
                 self._cache.clear()
-            self._cache[cache_key] = digest
+                self._size = 0
+                cache = self._cache[identifier_type] = {}
+            cache[value] = digest
+            self._size += 1
         return digest
 
     def many(self, identifier_type: str, values: Iterable[str | None]) -> list[str | None]:

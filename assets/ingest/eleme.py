@@ -1,0 +1,132 @@
+"""Ele.me (饿了么) open-API order feed: JSON Lines → ``eleme_orders`` (SPEC §1.3).
+
+Rules beyond the field list:
+
+- ``orderId`` stays text (a JSON integer is taken as its digits; a JSON float is quarantined,
+  its digits cannot be trusted);
+- ``createdAt`` must carry a UTC offset; it is converted to the business time zone
+  (``2024-05-01T12:03:11+08:00`` → 2024-05-01 12:03:11 local);
+- amounts (``originalPrice``, ``totalPrice``, ``income``, ``refundAmount``) are JSON numbers in
+  yuan read through their text (43.5 → 43.50, never via binary floating point), at most two
+  decimals, never negative; ``totalPrice`` is required, a missing ``refundAmount`` is 0.00, a
+  refund larger than ``totalPrice`` is quarantined;
+- ``status`` SETTLED → settled, INVALID → cancelled, REFUND_SUCCESS → refunded;
+- ``item_count`` = the sum of ``items[].quantity`` (null without ``items``);
+- ``userId`` is hashed (eleme_user_id), ``memberPhone`` normalized and hashed when valid;
+  ``phoneList``, ``consignee`` and ``address`` are never identifiers and are not stored.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from assets.ingest.common import (
+    ID,
+    NUM,
+    TEXT,
+    FileContext,
+    Identifiers,
+    JsonField,
+    ParsedFile,
+    PreReasons,
+    Quarantine,
+    Typer,
+    build_rows,
+    finish,
+    gc_paused,
+    item_count,
+    json_table,
+    lineage,
+    quarantine_json_rows,
+    split_jsonl,
+)
+from assets.ingest.hashing import Hasher
+
+SOURCE = "eleme"
+TABLE = "eleme_orders"
+
+FIELDS = [
+    JsonField("orderId", "order_id", ID),
+    JsonField("shopId", "shop_id", TEXT),
+    JsonField("createdAt", "created_at", TEXT),
+    JsonField("userId", "user_id", ID, personal=True),
+    JsonField("memberPhone", "member_phone", TEXT, personal=True),
+    JsonField("originalPrice", "original", NUM),
+    JsonField("totalPrice", "paid", NUM),
+    JsonField("income", "income", NUM),
+    JsonField("status", "status", TEXT),
+    JsonField("refundAmount", "refund", NUM),
+]
+PERSONAL_KEYS = ["userId", "memberPhone", "phoneList", "consignee", "address"]
+
+STATUSES = {"SETTLED": "settled", "INVALID": "cancelled", "REFUND_SUCCESS": "refunded"}
+
+
+def _missing(key: str) -> str:
+    return f"missing required field '{key}'"
+
+
+def type_rows(t: Typer, tz: str) -> dict:
+    """The typed columns of the feed rows (Typer collects what fails, and why)."""
+    order_id = t.required("order_id", "orderId", missing=_missing("orderId"))
+    order_ts = t.zoned_time("created_at", "createdAt", tz, missing=_missing("createdAt"))
+    original = t.amount("original", "originalPrice", required=False, non_negative=True)
+    paid = t.amount("paid", "totalPrice", required=True, non_negative=True, missing=_missing("totalPrice"))
+    income = t.amount("income", "income", required=False, non_negative=True)
+    refund = t.amount("refund", "refundAmount", required=False, non_negative=True, empty_is_zero=True)
+    status = t.enum("status", "status", STATUSES, fold="upper", required=True, missing=_missing("status"))
+    t.fail(
+        pc.and_(pc.greater(refund, paid), pc.greater_equal(paid, 0)),
+        lambda i: f"refundAmount {refund[i].as_py()} is more than totalPrice {paid[i].as_py()}",
+    )
+    return {
+        "order_id": order_id,
+        "shop_id": t.cols["shop_id"],
+        "order_ts_local": order_ts,
+        "business_date": order_ts.cast("date32"),
+        "user_id": t.cols["user_id"],
+        "member_phone": t.cols["member_phone"],
+        "original_amount_yuan": original,
+        "paid_amount_yuan": paid,
+        "income_yuan": income,
+        "status": status,
+        "refund_amount_yuan": refund,
+        "item_count": t.cols["item_count"],
+    }
+
+
+def parse_file(path: Path, delivery_date: date, hasher: Hasher, tz: str) -> ParsedFile:
+    """Parse one Ele.me JSON Lines file. Raises UnreadableFileError when no line is readable."""
+    ctx = FileContext(SOURCE, TABLE, Path(path), delivery_date, hasher, tz)
+    with gc_paused():
+        quarantine = Quarantine()
+        records = split_jsonl(ctx.read(), ctx.label, quarantine)
+        pre = PreReasons(len(records.objs))
+        columns, extra = json_table(records, FIELDS, pre, extra_keys=["items"])
+        columns["item_count"] = item_count(extra["items"], "items", "quantity", pre)
+        typer = Typer(pa.table(columns), pre)
+        good, rejected = typer.split(type_rows(typer, tz))
+        quarantine_json_rows(rejected, records, quarantine, PERSONAL_KEYS)
+
+        ids = Identifiers(hasher)
+        phone_hash, phone_masked, phone_status = ids.phone_columns(good["member_phone"])
+        rows = {
+            **lineage(ctx, good),
+            **{c: good[c] for c in good.column_names},
+            "eleme_user_hash": ids.hash_column("eleme_user_id", good["user_id"]),
+            "phone_hash": phone_hash,
+            "phone_masked": phone_masked,
+            "phone_status": phone_status,
+        }
+        return finish(
+            ctx,
+            rows=build_rows(TABLE, rows),
+            quarantine=quarantine,
+            identifiers=ids,
+            encoding=records.encoding,
+            rows_read=records.rows_read,
+        )

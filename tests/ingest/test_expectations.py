@@ -1,0 +1,58 @@
+"""Great Expectations suites on the raw tables (one cached ephemeral context per process)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from assets.ingest import expectations
+from assets.ingest.expectations import validate_rows, validate_table
+from assets.ingest.partition import ingest_partition, read_partition
+from assets.ingest.schemas import SOURCE_TABLES
+from tests.ingest.helpers import D0501, D0503
+
+
+@pytest.fixture
+def ingested(settings):
+    for source in SOURCE_TABLES:
+        for day in (D0501, D0503):
+            ingest_partition(settings, source, day)
+    return settings
+
+
+def test_every_sample_table_passes_its_suite(ingested):
+    for source, table in SOURCE_TABLES.items():
+        rows = read_partition(ingested, source, D0501)
+        result = validate_rows(table, rows.to_pandas())
+        assert result["success"], result["failed"]
+        assert result["evaluated"] >= 20
+        assert result["failed"] == [] and result["unexpected_counts"] == {}
+    assert validate_table("pos_lines", read_partition(ingested, "pos", D0503))["success"]
+    assert expectations._state["context"] is expectations._context()["context"]  # built once
+
+
+def test_broken_rows_are_reported_in_plain_words(ingested):
+    df = read_partition(ingested, "pos", D0501).to_pandas()
+    df.loc[0, "order_type"] = "X"
+    df.loc[1, "paid_amount_yuan"] = Decimal("-1.00")  # a SALE with a negative amount
+    df.loc[2, "phone_hash"] = "abc"
+    df.loc[3, "order_no"] = None
+    result = validate_rows("pos_lines", df)
+    assert not result["success"]
+    failed = "\n".join(result["failed"])
+    assert "pos_lines: order_type is one of SALE, REFUND: 1 row(s) do not (e.g. 'X')" in failed
+    assert "paid_amount_yuan >= 0 where order_type==\"SALE\"" in failed
+    assert "phone_hash is a 64-character HMAC or null" in failed
+    assert "order_no is never null" in failed
+    assert result["unexpected_counts"]["order_type is one of SALE, REFUND"] == 1
+
+
+def test_empty_frame_and_unknown_table():
+    import pandas as pd
+
+    assert validate_rows("pos_lines", pd.DataFrame()) == {
+        "success": True, "evaluated": 0, "failed": [], "unexpected_counts": {},
+    }
+    with pytest.raises(ValueError, match="no expectation suite"):
+        validate_rows("nope", pd.DataFrame({"a": [1]}))
