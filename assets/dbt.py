@@ -76,11 +76,14 @@ translator = MemberflowDbtTranslator(
 )
 
 
-def as_of_for(context: AssetExecutionContext) -> date:
-    """D for this run: the last day of the partition range (or today's partition when unpartitioned)."""
+def run_days(context: AssetExecutionContext) -> tuple[date, date]:
+    """(first day, D) of this run: D is the last day of the partition range; audiences are
+    computed for every day of the range in the same build."""
     if context.has_partition_key_range:
-        return date.fromisoformat(context.partition_key_range.end)
-    return date.fromisoformat(daily_partitions.get_last_partition_key())
+        key_range = context.partition_key_range
+        return date.fromisoformat(key_range.start), date.fromisoformat(key_range.end)
+    last = date.fromisoformat(daily_partitions.get_last_partition_key())
+    return last, last
 
 
 @dbt_assets(
@@ -100,7 +103,9 @@ def memberflow_dbt_assets(
 
     ensure_raw_layout(settings.raw_dir, settings.pii_dir)
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    as_of = as_of_for(context)
-    context.log.info(f"dbt build as of {as_of} into {settings.warehouse_path}")
-    args = ["build", *dbt_vars_arg(settings, as_of)]
+    first, as_of = run_days(context)
+    context.log.info(
+        f"dbt build as of {as_of} (audiences from {first}) into {settings.warehouse_path}"
+    )
+    args = ["build", *dbt_vars_arg(settings, as_of, first)]
     yield from dbt.cli(args, context=context).stream()

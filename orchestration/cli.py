@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -91,12 +94,30 @@ def _pipeline_range(settings: Settings, start: date | None, through: date) -> tu
     return start, through
 
 
+class _DbtOutputFilter(io.TextIOBase):
+    """dagster-dbt echoes every dbt log line to stdout; the command line shows only the lines a
+    person acts on (model errors, failed tests, the final tally). The full log is in the run."""
+
+    KEEP = ("Done. PASS=", "ERROR", "Failure in", "FAIL ", "Database Error", "Compilation Error")
+
+    def __init__(self, report: Callable[[str], None]) -> None:
+        self.report, self.buffer_ = report, ""
+
+    def write(self, text: str) -> int:
+        self.buffer_ += text
+        *lines, self.buffer_ = self.buffer_.split("\n")
+        for line in lines:
+            if any(marker in line for marker in self.KEEP):
+                self.report(f"dbt: {line.strip()}")
+        return len(text)
+
+
 def _root_message(error) -> str:
     """The innermost cause of a Dagster step error, on one line (what the user can act on)."""
     while getattr(error, "cause", None) is not None:
         error = error.cause
-    lines = [line for line in (error.message or "").strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else (error.cls_name or "failed")
+    lines = [line.strip() for line in (error.message or "").splitlines() if line.strip(" ^~\t")]
+    return lines[0] if lines else (error.cls_name or "failed")
 
 
 def run_pipeline(settings: Settings, start: date | None, through: date, quiet: bool = False) -> dict:
@@ -115,22 +136,28 @@ def run_pipeline(settings: Settings, start: date | None, through: date, quiet: b
     from assets.ingest.assets import set_progress_reporter
     from orchestration.definitions import defs
 
-    report = (lambda line: None) if quiet else (lambda line: print(line, flush=True))
+    stdout = sys.stdout
+    report = (lambda line: None) if quiet else (lambda line: print(line, file=stdout, flush=True))
     set_progress_reporter(report)
-    job = defs.resolve_job_def("daily_pipeline_job")
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    tags = {
+        ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
+        ASSET_PARTITION_RANGE_END_TAG: through.isoformat(),
+    }
+    quiet_logs = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     report(f"run {start} … {through}: ingest every delivery day, then build everything as of {through}")
     started = time.perf_counter()
     try:
-        result = job.execute_in_process(
-            instance=instance,
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
-                ASSET_PARTITION_RANGE_END_TAG: through.isoformat(),
-            },
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-            raise_on_error=False,
-        )
+        with contextlib.redirect_stdout(_DbtOutputFilter(report)):
+            result = defs.resolve_job_def("daily_pipeline_job").execute_in_process(
+                instance=instance, tags=tags, run_config=quiet_logs, raise_on_error=False
+            )
+        if result.success:
+            # What the audience sensor does after each build: emit every (audience, D) of the range.
+            report(f"emit audiences {start} … {through} to {settings.outbox_dir}")
+            result = defs.resolve_job_def("outbox_job").execute_in_process(
+                instance=instance, tags=tags, run_config=quiet_logs, raise_on_error=False
+            )
     finally:
         set_progress_reporter(None)
         for name, value in saved_env.items():

@@ -27,8 +27,10 @@ def dbt_env(settings: Settings, target_path: Path | None = None) -> dict[str, st
     return env
 
 
-def dbt_vars_arg(settings: Settings, as_of_date: date | None = None) -> list[str]:
-    return ["--vars", json.dumps(settings.dbt_vars(as_of_date), sort_keys=True)]
+def dbt_vars_arg(
+    settings: Settings, as_of_date: date | None = None, audience_from: date | None = None
+) -> list[str]:
+    return ["--vars", json.dumps(settings.dbt_vars(as_of_date, audience_from), sort_keys=True)]
 
 
 def run_dbt(
@@ -37,6 +39,7 @@ def run_dbt(
     as_of_date: date | None = None,
     target_path: Path | None = None,
     check: bool = True,
+    audience_from: date | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``dbt <args>`` in the project with memberflow's env and vars; output is captured."""
     from assets.ingest.layout import ensure_raw_layout
@@ -48,7 +51,7 @@ def run_dbt(
         *args,
         "--project-dir",
         str(DBT_PROJECT_DIR),
-        *dbt_vars_arg(settings, as_of_date),
+        *dbt_vars_arg(settings, as_of_date, audience_from),
     ]
     result = subprocess.run(
         command, env=dbt_env(settings, target_path), capture_output=True, text=True

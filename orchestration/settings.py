@@ -121,8 +121,14 @@ class Settings:
         env["MEMBERFLOW_TARGET"] = self.target
         return env
 
-    def dbt_vars(self, as_of_date: date | None = None) -> dict[str, Any]:
-        """The business rules as dbt vars (read in models with the ``cfg()`` macro)."""
+    def dbt_vars(
+        self, as_of_date: date | None = None, audience_from: date | None = None
+    ) -> dict[str, Any]:
+        """The business rules as dbt vars (read in models with the ``cfg()`` macro).
+
+        ``as_of_date`` is D; ``audience_from`` the first day whose audiences this build computes
+        (a run over a range of days computes every day's audiences in one pass).
+        """
         from assets.ingest.hashing import blocklist_hashes  # local: assets import settings
 
         identity = self.rules["identity"]
@@ -155,6 +161,7 @@ class Settings:
         }
         if as_of_date is not None:
             memberflow["as_of_date"] = as_of_date.isoformat()
+            memberflow["audience_from"] = (audience_from or as_of_date).isoformat()
         return {"memberflow": memberflow}
 
 

@@ -442,7 +442,7 @@ class JsonRecords:
 
 def split_jsonl(data: bytes, label: str, quarantine: Quarantine) -> JsonRecords:
     """One JSON object per line (UTF-8). A line that is not one is quarantined; a file in which
-    no line is a JSON object is unreadable."""
+    no line is or even opens a JSON object is unreadable."""
     encoding = "utf-8-sig" if data.startswith(_BOM) else "utf-8"
     if data.startswith(_BOM):
         data = data[3:]
@@ -474,7 +474,10 @@ def split_jsonl(data: bytes, label: str, quarantine: Quarantine) -> JsonRecords:
             reason = f"line is not a JSON object but a {type(obj).__name__}"
         first_error = first_error or f"line {number}: {reason}"
         quarantine.add(number, redact(line.rstrip(b"\r").decode("utf-8", "replace"), None), reason)
-    if rows_read and not objs:
+    # No object at all and no line even opening one: this is not a JSON Lines file. A file whose
+    # only lines are broken objects (a truncated export) is a file of quarantined rows.
+    looks_like_jsonl = any(lines[n - 1].lstrip().startswith(b"{") for n in numbers)
+    if rows_read and not objs and not looks_like_jsonl:
         raise UnreadableFileError(
             f"{label}: no line is a JSON object ({first_error}); expected UTF-8 JSON Lines"
         )

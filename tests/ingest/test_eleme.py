@@ -125,3 +125,10 @@ def test_file_without_any_json_is_unreadable(tmp_path, hasher):
     path = write(tmp_path / "eleme/2024-05-01/dump.jsonl", "orderId,createdAt\n1,2\n")
     with pytest.raises(UnreadableFileError, match=r"eleme/2024-05-01/dump\.jsonl: no line is a JSON object"):
         eleme.parse_file(path, D0501, hasher, TZ)
+
+
+def test_file_of_only_broken_objects_is_quarantined_not_unreadable(tmp_path, hasher):
+    path = write(tmp_path / "eleme/2024-05-01/eleme_orders_20240501.jsonl", '{"orderId":"501234567890123\n')
+    parsed = eleme.parse_file(path, D0501, hasher, TZ)
+    assert parsed.rows_read == 1 and parsed.rows_quarantined == 1 and parsed.rows_loaded == 0
+    assert parsed.quarantine.to_pylist()[0]["reason"].startswith("line is not valid JSON")
