@@ -120,58 +120,79 @@ def _root_message(error) -> str:
     return lines[0] if lines else (error.cls_name or "failed")
 
 
-def run_pipeline(settings: Settings, start: date | None, through: date, quiet: bool = False) -> dict:
-    """Ingest every delivery day in [start, through] and build everything as of ``through``,
-    as one Dagster run of the daily pipeline job (the same job the schedule launches)."""
+@contextlib.contextmanager
+def _settings_in_env(settings: Settings):
+    """Dagster resources read memberflow's settings at run time: hand them ours, then restore."""
+    saved = {name: os.environ.get(name) for name in settings.env()}
+    os.environ.update(settings.env())
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_job(
+    settings: Settings,
+    job_name: str,
+    start: date,
+    through: date,
+    report: Callable[[str], None] = lambda line: None,
+):
+    """One in-process Dagster run of a partitioned job over the days [start, through]."""
     import dagster as dg
     from dagster._core.storage.tags import (
         ASSET_PARTITION_RANGE_END_TAG,
         ASSET_PARTITION_RANGE_START_TAG,
     )
 
+    with _settings_in_env(settings):
+        from assets.ingest.assets import set_progress_reporter
+        from orchestration.definitions import defs
+
+        instance = (
+            dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+        )
+        set_progress_reporter(report)
+        try:
+            with contextlib.redirect_stdout(_DbtOutputFilter(report)):
+                result = defs.resolve_job_def(job_name).execute_in_process(
+                    instance=instance,
+                    tags={
+                        ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
+                        ASSET_PARTITION_RANGE_END_TAG: through.isoformat(),
+                    },
+                    run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                    raise_on_error=False,
+                )
+        finally:
+            set_progress_reporter(None)
+    if not result.success:
+        failures = [
+            f"{event.step_key}: {_root_message(event.step_failure_data.error)}"
+            for event in result.all_events
+            if event.is_step_failure and event.step_failure_data and event.step_failure_data.error
+        ]
+        raise CliError(f"{job_name} failed: " + " | ".join(failures or ["see the Dagster run log"]))
+    return result
+
+
+def run_pipeline(settings: Settings, start: date | None, through: date, quiet: bool = False) -> dict:
+    """Ingest every delivery day in [start, through], build everything as of ``through`` (one
+    run of the daily pipeline job, the job the schedule launches), then emit every (audience, D)
+    of the range, as the audience sensor does after each build."""
     start, through = _pipeline_range(settings, start, through)
-    saved_env = {name: os.environ.get(name) for name in settings.env()}
-    os.environ.update(settings.env())
-
-    from assets.ingest.assets import set_progress_reporter
-    from orchestration.definitions import defs
-
     stdout = sys.stdout
     report = (lambda line: None) if quiet else (lambda line: print(line, file=stdout, flush=True))
-    set_progress_reporter(report)
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    tags = {
-        ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
-        ASSET_PARTITION_RANGE_END_TAG: through.isoformat(),
-    }
-    quiet_logs = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     report(f"run {start} … {through}: ingest every delivery day, then build everything as of {through}")
     started = time.perf_counter()
-    try:
-        with contextlib.redirect_stdout(_DbtOutputFilter(report)):
-            result = defs.resolve_job_def("daily_pipeline_job").execute_in_process(
-                instance=instance, tags=tags, run_config=quiet_logs, raise_on_error=False
-            )
-        if result.success:
-            # What the audience sensor does after each build: emit every (audience, D) of the range.
-            report(f"emit audiences {start} … {through} to {settings.outbox_dir}")
-            result = defs.resolve_job_def("outbox_job").execute_in_process(
-                instance=instance, tags=tags, run_config=quiet_logs, raise_on_error=False
-            )
-    finally:
-        set_progress_reporter(None)
-        for name, value in saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    result = run_job(settings, "daily_pipeline_job", start, through, report)
+    report(f"emit audiences {start} … {through} to {settings.outbox_dir}")
+    run_job(settings, "outbox_job", start, through, report)
     elapsed = time.perf_counter() - started
-    if not result.success:
-        failures = []
-        for event in result.all_events:
-            if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-                failures.append(f"{event.step_key}: {_root_message(event.step_failure_data.error)}")
-        raise CliError("pipeline run failed: " + " | ".join(failures or ["see the Dagster run log"]))
     report(f"done in {elapsed:.1f}s (run {result.run_id})")
     return {"start": start, "through": through, "seconds": elapsed, "run_id": result.run_id}
 

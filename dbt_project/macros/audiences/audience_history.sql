@@ -1,0 +1,49 @@
+{#- audiences.audience_members is the history of every emitted row: a build replaces the rows of
+    the days it computes and keeps every other day. Two pre-hooks of the model (inside the build's
+    transaction where the engine has one) run before its rows are appended:
+    - audience_history_clear_days: remove the rows of the days in [audience_from, as_of_date],
+      also of a day that now has no row at all;
+    - audience_history_forget_deleted: remove every row of a person deleted as of the build
+      (SPEC §6: a delete forgets the whole person, its past audience rows too), by its one_id and
+      by the member_id that was deleted.
+    The model itself reads only days before audience_from, so this order is safe. Nothing runs on
+    the first build (the table does not exist yet). -#}
+
+{% macro audience_history_clear_days() -%}
+  {%- if is_incremental() -%}
+    {%- set range = audience_range() -%}
+    delete from {{ this }}
+    where as_of_date >= cast('{{ range["first"] }}' as date)
+      and as_of_date <= cast('{{ range["last"] }}' as date)
+  {%- endif -%}
+{%- endmacro %}
+
+{% macro audience_history_forget_deleted() -%}
+  {%- if is_incremental() -%}
+    {{ return(adapter.dispatch('audience_history_forget_deleted', 'memberflow')()) }}
+  {%- endif -%}
+{%- endmacro %}
+
+{% macro default__audience_history_forget_deleted() -%}
+  delete from {{ this }}
+  where one_id in (select one_id from {{ ref('deleted_persons') }})
+     or member_id in (
+         select member_id from {{ ref('stg_miniprogram__member_events') }} where event = 'delete'
+     )
+{%- endmacro %}
+
+{#- Spark: the history is a Delta table; Delta's DELETE takes no subquery, MERGE does (an
+    unconditional WHEN MATCHED THEN DELETE may match a row more than once). -#}
+{% macro spark__audience_history_forget_deleted() -%}
+  merge into {{ this }} as history
+  using (
+      select one_id, cast(null as string) as member_id
+      from {{ ref('deleted_persons') }}
+      union all
+      select cast(null as string) as one_id, member_id
+      from {{ ref('stg_miniprogram__member_events') }}
+      where event = 'delete'
+  ) as deleted
+  on history.one_id = deleted.one_id or history.member_id = deleted.member_id
+  when matched then delete
+{%- endmacro %}

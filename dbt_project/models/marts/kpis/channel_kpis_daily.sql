@@ -1,0 +1,167 @@
+{#- Channel KPIs per business date up to D, for BI: one row per (business_date, channel) for each
+    source that had a valid order that day, plus channel = 'all' (the whole brand that day).
+    Buyers are distinct one_ids, so the 'all' row is not the sum of the channel rows; anonymous
+    orders count in orders and GMV only. Decomposition: gmv_yuan = orders × aov_yuan, and
+    identified_orders = buyers × orders_per_buyer. -#}
+
+{%- set channels = ['pos', 'meituan', 'eleme', 'miniprogram'] %}
+
+with
+
+members as (
+
+    select
+        one_id,
+        registration_date
+    from {{ ref('int_members_as_of') }}
+
+),
+
+valid_orders as (
+
+    select
+        source,
+        business_date,
+        one_id,
+        net_amount_yuan
+    from {{ ref('int_orders_valid_as_of') }}
+
+),
+
+first_orders as (
+
+    select
+        one_id,
+        min(business_date) as first_order_date
+    from valid_orders
+    where one_id is not null
+    group by one_id
+
+),
+
+orders_enriched as (
+
+    select
+        o.source,
+        o.business_date,
+        o.one_id,
+        o.net_amount_yuan,
+        case
+            when m.one_id is not null
+             and (m.registration_date is null or m.registration_date <= o.business_date)
+            then 1 else 0
+        end as is_member_order,
+        case when f.first_order_date < o.business_date then o.one_id end as returning_one_id
+    from valid_orders as o
+    left join members as m
+        on o.one_id = m.one_id
+    left join first_orders as f
+        on o.one_id = f.one_id
+
+),
+
+by_channel as (
+
+    select
+        business_date,
+        source as channel,
+        count(*) as orders,
+        sum(case when one_id is null then 1 else 0 end) as anonymous_orders,
+        sum(net_amount_yuan) as gmv_yuan,
+        sum(case when is_member_order = 1 then net_amount_yuan else 0 end) as member_gmv_yuan,
+        count(distinct one_id) as buyers,
+        count(distinct returning_one_id) as returning_buyers
+    from orders_enriched
+    group by business_date, source
+
+),
+
+all_channels as (
+
+    select
+        business_date,
+        'all' as channel,
+        count(*) as orders,
+        sum(case when one_id is null then 1 else 0 end) as anonymous_orders,
+        sum(net_amount_yuan) as gmv_yuan,
+        sum(case when is_member_order = 1 then net_amount_yuan else 0 end) as member_gmv_yuan,
+        count(distinct one_id) as buyers,
+        count(distinct returning_one_id) as returning_buyers
+    from orders_enriched
+    group by business_date
+
+),
+
+registrations as (
+
+    select
+        registration_date as business_date,
+        count(*) as new_members
+    from members
+    where registration_date is not null
+    group by registration_date
+
+),
+
+all_dates as (
+
+    select business_date from all_channels
+    union
+    select business_date from registrations
+
+),
+
+all_rows as (
+
+    select
+        d.business_date,
+        'all' as channel,
+        coalesce(a.orders, 0) as orders,
+        coalesce(a.anonymous_orders, 0) as anonymous_orders,
+        coalesce(a.gmv_yuan, 0) as gmv_yuan,
+        coalesce(a.member_gmv_yuan, 0) as member_gmv_yuan,
+        coalesce(a.buyers, 0) as buyers,
+        coalesce(a.returning_buyers, 0) as returning_buyers,
+        coalesce(r.new_members, 0) as new_members
+    from all_dates as d
+    left join all_channels as a
+        on d.business_date = a.business_date
+    left join registrations as r
+        on d.business_date = r.business_date
+
+),
+
+kpi_rows as (
+
+    select
+        business_date, channel, orders, anonymous_orders, gmv_yuan, member_gmv_yuan, buyers,
+        returning_buyers, cast(null as bigint) as new_members
+    from by_channel
+
+    union all
+
+    select
+        business_date, channel, orders, anonymous_orders, gmv_yuan, member_gmv_yuan, buyers,
+        returning_buyers, new_members
+    from all_rows
+
+)
+
+select
+    business_date,
+    channel,
+    cast(gmv_yuan as decimal(18, 2)) as gmv_yuan,
+    cast(orders as bigint) as orders,
+    cast(anonymous_orders as bigint) as anonymous_orders,
+    cast(orders - anonymous_orders as bigint) as identified_orders,
+    cast(buyers as bigint) as buyers,
+    cast(member_gmv_yuan as decimal(18, 2)) as member_gmv_yuan,
+    {{ int_ratio_half_up(yuan_as_fen('member_gmv_yuan'), yuan_as_fen('gmv_yuan'), 4) }} as member_gmv_share,
+    cast(new_members as bigint) as new_members,
+    cast(returning_buyers as bigint) as returning_buyers,
+    {{ int_ratio_half_up('returning_buyers', 'buyers', 4) }} as repurchase_rate,
+    {{ int_ratio_half_up('orders - anonymous_orders', 'buyers', 4) }} as orders_per_buyer,
+    case when orders > 0 then
+        {{ fen_as_yuan(int_floor_div('2 * ' ~ yuan_as_fen('gmv_yuan') ~ ' + orders', '2 * orders')) }}
+    end as aov_yuan
+from kpi_rows

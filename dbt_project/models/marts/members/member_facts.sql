@@ -1,0 +1,285 @@
+{#- Member facts as of D (SPEC §5): one row per one_id that is a registered member or has a valid
+    order. Only valid orders up to D count. Recency / frequency / monetary over the last
+    window_days days (D-364 … D), lifetime figures, channel mix, preferred channel and hour,
+    RFM scores and the 8-segment model among one_ids with frequency_365 >= 1, and lifecycle. -#}
+
+{%- set window_days = cfg('window_days') | int -%}
+{%- set new_days = cfg('new_days') | int -%}
+{%- set active_max = cfg('active_max_recency_days') | int -%}
+{%- set dormant_max = cfg('dormant_max_recency_days') | int -%}
+{%- set buckets = cfg('rfm_buckets') | int -%}
+{%- set sources = ['pos', 'meituan', 'eleme', 'miniprogram'] %}
+
+with
+
+members as (
+
+    select
+        one_id,
+        member_id,
+        registration_date
+    from {{ ref('int_members_as_of') }}
+
+),
+
+valid_orders as (
+
+    select
+        one_id,
+        source,
+        store_code,
+        business_date,
+        order_hour,
+        gross_amount_yuan,
+        discount_amount_yuan,
+        net_amount_yuan
+    from {{ ref('int_orders_valid_as_of') }}
+    where one_id is not null
+
+),
+
+order_totals as (
+
+    select
+        one_id,
+        min(business_date) as first_order_date,
+        max(business_date) as last_order_date,
+        count(*) as lifetime_orders,
+        sum(net_amount_yuan) as lifetime_spend_yuan,
+        max(net_amount_yuan) as largest_order_yuan,
+        sum(gross_amount_yuan) as gross_yuan,
+        sum(discount_amount_yuan) as discount_yuan,
+        sum(case when business_date >= {{ days_after(as_of_date(), 1 - window_days) }} then 1 else 0 end)
+            as frequency_365,
+        sum(case when business_date >= {{ days_after(as_of_date(), 1 - window_days) }} then net_amount_yuan else 0 end)
+            as monetary_365,
+        {%- for source in sources %}
+        sum(case when source = '{{ source }}' then 1 else 0 end) as orders_{{ source }},
+        {%- endfor %}
+        count(distinct store_code) as stores_visited
+    from valid_orders
+    group by one_id
+
+),
+
+channel_counts as (
+
+    select
+        one_id,
+        source,
+        count(*) as orders
+    from valid_orders
+    group by one_id, source
+
+),
+
+preferred_channels as (
+
+    select
+        one_id,
+        source as preferred_channel
+    from (
+        select
+            one_id,
+            source,
+            row_number() over (partition by one_id order by orders desc, source) as channel_rank
+        from channel_counts
+    ) as ranked_channels
+    where channel_rank = 1
+
+),
+
+hour_counts as (
+
+    select
+        one_id,
+        order_hour,
+        count(*) as orders
+    from valid_orders
+    where order_hour is not null
+    group by one_id, order_hour
+
+),
+
+preferred_hours as (
+
+    select
+        one_id,
+        order_hour as preferred_hour
+    from (
+        select
+            one_id,
+            order_hour,
+            row_number() over (partition by one_id order by orders desc, order_hour) as hour_rank
+        from hour_counts
+    ) as ranked_hours
+    where hour_rank = 1
+
+),
+
+people as (
+
+    select one_id from members
+    union
+    select one_id from order_totals
+
+),
+
+facts as (
+
+    select
+        p.one_id,
+        m.one_id is not null as is_member,
+        m.member_id,
+        m.registration_date,
+        o.first_order_date,
+        o.last_order_date,
+        case when o.last_order_date is not null
+             then {{ days_between('o.last_order_date', as_of_date()) }} end as recency_days,
+        cast(coalesce(o.frequency_365, 0) as bigint) as frequency_365,
+        cast(coalesce(o.monetary_365, 0) as decimal(18, 2)) as monetary_365,
+        cast(coalesce(o.lifetime_orders, 0) as bigint) as lifetime_orders,
+        cast(coalesce(o.lifetime_spend_yuan, 0) as decimal(18, 2)) as lifetime_spend_yuan,
+        case when o.lifetime_orders > 0 then
+            {{ fen_as_yuan(int_floor_div(
+                '2 * ' ~ yuan_as_fen('o.lifetime_spend_yuan') ~ ' + o.lifetime_orders',
+                '2 * o.lifetime_orders')) }}
+        end as avg_order_value_yuan,
+        cast(o.largest_order_yuan as decimal(18, 2)) as largest_order_yuan,
+        {{ int_ratio_half_up(yuan_as_fen('o.discount_yuan'), yuan_as_fen('o.gross_yuan'), 4) }} as discount_share,
+        {%- for source in sources %}
+        cast(coalesce(o.orders_{{ source }}, 0) as bigint) as orders_{{ source }},
+        {%- endfor %}
+        pc.preferred_channel,
+        ph.preferred_hour,
+        cast(coalesce(o.stores_visited, 0) as bigint) as stores_visited,
+        -- lifecycle, first match wins
+        case
+            when o.last_order_date is null then 'prospect'
+            when o.first_order_date >= {{ days_after(as_of_date(), 1 - new_days) }} then 'new'
+            when {{ days_between('o.last_order_date', as_of_date()) }} <= {{ active_max }} then 'active'
+            when {{ days_between('o.last_order_date', as_of_date()) }} <= {{ dormant_max }} then 'dormant'
+            else 'lost'
+        end as lifecycle,
+        coalesce(o.frequency_365, 0) >= 1 as in_rfm_population
+    from people as p
+    left join members as m
+        on p.one_id = m.one_id
+    left join order_totals as o
+        on p.one_id = o.one_id
+    left join preferred_channels as pc
+        on p.one_id = pc.one_id
+    left join preferred_hours as ph
+        on p.one_id = ph.one_id
+
+),
+
+-- RFM population: frequency_365 >= 1 (one window partition; the other rows get no score).
+-- c = how many have a value <= this one's (F, M) or >= this one's recency (R): a RANGE frame
+-- counts every peer, so equal values share a score.
+rfm_counts as (
+
+    select
+        facts.*,
+        count(*) over (partition by in_rfm_population) as population,
+        count(*) over (
+            partition by in_rfm_population
+            order by recency_days desc range between unbounded preceding and current row
+        ) as r_count,
+        count(*) over (
+            partition by in_rfm_population
+            order by frequency_365 range between unbounded preceding and current row
+        ) as f_count,
+        count(*) over (
+            partition by in_rfm_population
+            order by monetary_365 range between unbounded preceding and current row
+        ) as m_count,
+        sum(cast(recency_days as bigint)) over (partition by in_rfm_population) as recency_total,
+        sum(frequency_365) over (partition by in_rfm_population) as frequency_total,
+        sum(cast(monetary_365 as decimal(38, 2))) over (partition by in_rfm_population) as monetary_total
+    from facts
+
+),
+
+rfm as (
+
+    select
+        rfm_counts.*,
+        {{ int_ceil_div(buckets ~ ' * r_count', 'population') }} as r_score_value,
+        {{ int_ceil_div(buckets ~ ' * f_count', 'population') }} as f_score_value,
+        {{ int_ceil_div(buckets ~ ' * m_count', 'population') }} as m_score_value,
+        -- above / below the population mean, compared exactly: value * n against the total
+        cast(recency_days as bigint) * population < recency_total as r_high,
+        frequency_365 * population > frequency_total as f_high,
+        cast(monetary_365 as decimal(38, 2)) * population > monetary_total as m_high
+    from rfm_counts
+
+),
+
+segmented as (
+
+    select
+        rfm.*,
+        case when in_rfm_population then r_score_value end as r_score,
+        case when in_rfm_population then f_score_value end as f_score,
+        case when in_rfm_population then m_score_value end as m_score,
+        case
+            when not in_rfm_population then null
+            when r_high and f_high and m_high then 'important_value'
+            when r_high and not f_high and m_high then 'important_develop'
+            when not r_high and f_high and m_high then 'important_retain'
+            when not r_high and not f_high and m_high then 'important_winback'
+            when r_high and f_high and not m_high then 'general_value'
+            when r_high and not f_high and not m_high then 'general_develop'
+            when not r_high and f_high and not m_high then 'general_retain'
+            else 'general_winback'
+        end as rfm_segment
+    from rfm
+
+)
+
+select
+    f.one_id,
+    {{ as_of_date() }} as as_of_date,
+    f.is_member,
+    f.member_id,
+    f.registration_date,
+    f.first_order_date,
+    f.last_order_date,
+    f.recency_days,
+    f.frequency_365,
+    f.monetary_365,
+    f.lifetime_orders,
+    f.lifetime_spend_yuan,
+    f.avg_order_value_yuan,
+    f.largest_order_yuan,
+    f.discount_share,
+    {%- for source in sources %}
+    f.orders_{{ source }},
+    {%- endfor %}
+    f.preferred_channel,
+    f.preferred_hour,
+    f.stores_visited,
+    f.r_score,
+    f.f_score,
+    f.m_score,
+    f.rfm_segment,
+    case f.rfm_segment
+        when 'important_value' then '重要价值客户'
+        when 'important_develop' then '重要发展客户'
+        when 'important_retain' then '重要保持客户'
+        when 'important_winback' then '重要挽留客户'
+        when 'general_value' then '一般价值客户'
+        when 'general_develop' then '一般发展客户'
+        when 'general_retain' then '一般保持客户'
+        when 'general_winback' then '一般挽留客户'
+    end as rfm_segment_cn,
+    f.lifecycle,
+    case f.lifecycle
+        when 'prospect' then '潜在客户'
+        when 'new' then '新客'
+        when 'active' then '活跃'
+        when 'dormant' then '沉睡'
+        when 'lost' then '流失'
+    end as lifecycle_cn
+from segmented as f

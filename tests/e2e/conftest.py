@@ -1,0 +1,54 @@
+"""One generated landing zone, built once through the real pipeline, shared by the e2e tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from generator import generate
+from orchestration.cli import run_pipeline
+from orchestration.settings import Settings, load_settings
+
+PERSONS = 250
+DAYS = 40
+START = date(2024, 3, 1)
+THROUGH = START + timedelta(days=DAYS - 1)
+
+
+@dataclass
+class Build:
+    root: Path
+    settings: Settings
+    through: date
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        con = duckdb.connect(str(self.settings.warehouse_path), read_only=True)
+        try:
+            return con.execute(sql, params or []).fetchall()
+        finally:
+            con.close()
+
+
+def settings_for(root: Path) -> Settings:
+    return load_settings().with_paths(
+        landing=root / "demo" / "landing",
+        stores=root / "demo" / "stores.csv",
+        raw=root / "raw",
+        pii=root / "pii",
+        warehouse=root / "warehouse" / "memberflow.duckdb",
+        publish=root / "bi",
+        outbox=root / "outbox",
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    root = tmp_path_factory.mktemp("e2e")
+    generate(root / "demo", persons=PERSONS, days=DAYS, start=START, seed=11)
+    settings = settings_for(root)
+    run_pipeline(settings, None, THROUGH, quiet=True)
+    return Build(root=root, settings=settings, through=THROUGH)

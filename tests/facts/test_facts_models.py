@@ -1,0 +1,186 @@
+"""The facts models (SPEC §5-§6): dbt unit tests and data tests, and the marts of a random tiny
+warehouse compared, column by column, with a naive Python reading of the spec.
+
+One ``dbt build`` of the facts models runs every unit test (one named case per edge case of the
+issue, in the models' YAML), builds the marts on the random history, and runs the data tests.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from orchestration.dbt_cli import run_dbt
+from orchestration.settings import DBT_PROJECT_DIR, Settings, load_settings
+from tests.facts import reference
+from tests.facts.scenario import random_history, read_table, write_warehouse
+
+AS_OF = date(2024, 6, 30)
+FACTS_SELECTION = [
+    "path:models/intermediate/facts",
+    "path:models/marts/members",
+    "path:models/marts/loyalty",
+    "path:models/marts/kpis",
+    "path:tests/facts",
+]
+FACTS_MARTS = ["member_facts", "member_tiers", "tier_history", "member_points", "point_lots",
+               "channel_kpis_daily", "member_spend_concentration"]
+
+
+def _settings(root: Path, tier_mode: str = "up_and_down") -> Settings:
+    settings = load_settings().with_paths(
+        warehouse=root / "w.duckdb", raw=root / "raw", pii=root / "pii")
+    rules = copy.deepcopy(settings.rules)
+    rules["tiers"]["mode"] = tier_mode
+    return dataclasses.replace(settings, rules=rules)
+
+
+def _build(root: Path, seed: int, tier_mode: str, command: str) -> tuple[Path, list, list, str]:
+    members, orders = random_history(seed, AS_OF, persons=60)
+    warehouse = root / "w.duckdb"
+    write_warehouse(warehouse, members, orders)
+    result = run_dbt(_settings(root, tier_mode), [command, "--select", *FACTS_SELECTION],
+                     as_of_date=AS_OF, target_path=root / "target")
+    return warehouse, members, orders, result.stdout
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Random history (seed 11), facts built with `dbt build` (unit + data tests included)."""
+    return _build(tmp_path_factory.mktemp("facts_up_and_down"), 11, "up_and_down", "build")
+
+
+@pytest.fixture(scope="module")
+def built_only_up(tmp_path_factory):
+    return _build(tmp_path_factory.mktemp("facts_only_up"), 12, "only_up", "run")
+
+
+def test_dbt_build_runs_every_unit_and_data_test(built):
+    _, _, _, stdout = built
+    summary = next(line for line in stdout.splitlines() if "Done. PASS=" in line)
+    assert "ERROR=0" in summary, stdout[-4000:]
+    for name in [
+        "valid_orders_drop_cancelled_refunded_and_after_d",
+        "counted_orders_start_at_registration",
+        "tier_timeline_order_leaving_window_downgrades",
+        "tier_timeline_only_up_holds_tier",
+        "tier_timeline_exactly_3000_is_silver",
+        "redemption_spans_two_lots",
+        "redemption_after_lot_expired_the_day_before",
+        "redemption_shortfall_then_recovery",
+        "member_facts_rfm_ties_share_a_score",
+        "member_facts_lifecycle_and_window_boundaries",
+        "member_facts_lifetime_figures_and_channel_mix",
+        "member_tiers_downgrade_outlook_and_boundaries",
+        "member_tiers_only_up_never_at_risk",
+        "tier_history_collapses_days_with_the_same_tier",
+        "point_lots_used_expired_and_left",
+        "member_points_balance_expiring_and_shortfall",
+        "channel_kpis_daily_gmv_buyers_members_repurchase",
+        "member_spend_concentration_top_20_percent",
+    ]:
+        assert any(name in line and " PASS " in line for line in stdout.splitlines()), name
+
+
+def _diff(expected: dict, actual: dict, label: str) -> list[str]:
+    problems = []
+    if set(expected) != set(actual):
+        problems.append(f"{label}: keys differ: {sorted(set(expected) ^ set(actual))[:10]}")
+    for key in set(expected) & set(actual):
+        for column, value in expected[key].items():
+            if actual[key][column] != value:
+                problems.append(f"{label} {key} {column}: expected {value!r}, got {actual[key][column]!r}")
+    return problems
+
+
+def _check_against_reference(warehouse: Path, members, orders, rules: dict) -> None:
+    problems: list[str] = []
+    facts = {r["one_id"]: r for r in read_table(warehouse, "select * from marts.member_facts")}
+    problems += _diff(reference.member_facts(orders, members, AS_OF, rules), facts, "member_facts")
+
+    expected_tiers, expected_history = reference.tiers(orders, members, AS_OF, rules)
+    tiers = {r["one_id"]: r for r in read_table(warehouse, "select * from marts.member_tiers")}
+    problems += _diff(expected_tiers, tiers, "member_tiers")
+    history = read_table(warehouse, "select one_id, tier, valid_from, valid_to from marts.tier_history")
+    expected_rows = {(h["one_id"], h["valid_from"]): (h["tier"], h["valid_to"]) for h in expected_history}
+    actual_rows = {(h["one_id"], h["valid_from"]): (h["tier"], h["valid_to"]) for h in history}
+    if expected_rows != actual_rows:
+        problems.append(f"tier_history differs: {sorted(set(expected_rows.items()) ^ set(actual_rows.items()))[:6]}")
+
+    expected_points, expected_lots = reference.points(orders, members, AS_OF, rules)
+    points = {r["one_id"]: r for r in read_table(warehouse, "select * from marts.member_points")}
+    problems += _diff(expected_points, points, "member_points")
+    lots = {(r["one_id"], r["earn_date"]): r for r in read_table(warehouse, "select * from marts.point_lots")}
+    problems += _diff(expected_lots, lots, "point_lots")
+
+    kpis = {(r["business_date"], r["channel"]): r
+            for r in read_table(warehouse, "select * from marts.channel_kpis_daily")}
+    problems += _diff(reference.channel_kpis(orders, members, AS_OF), kpis, "channel_kpis_daily")
+    assert not problems, "\n".join(problems[:30])
+
+
+def test_facts_match_the_reference_up_and_down(built):
+    warehouse, members, orders, _ = built
+    _check_against_reference(warehouse, members, orders, reference.RULES)
+
+
+def test_facts_match_the_reference_only_up(built_only_up):
+    warehouse, members, orders, _ = built_only_up
+    _check_against_reference(warehouse, members, orders, dict(reference.RULES, tier_mode="only_up"))
+    tiers = read_table(warehouse, "select downgrade_risk from marts.member_tiers")
+    assert not any(r["downgrade_risk"] for r in tiers)
+
+
+def test_scenario_exercises_the_hard_cases(built):
+    """The random history is only a good check if it holds the cases the rules are about."""
+    warehouse, *_ = built
+    [row] = read_table(warehouse, """
+        select
+            (select count(*) from marts.point_lots where points_used > 0 and points_expired > 0) as used_then_expired,
+            (select count(*) from intermediate.int_point_redemptions where has_shortfall) as shortfalls,
+            (select count(*) from intermediate.int_point_redemptions r
+               join intermediate.int_point_redemptions s on r.one_id = s.one_id
+                and s.redemption_seq > r.redemption_seq and s.points_applied > 0
+              where r.has_shortfall) as recoveries_after_shortfall,
+            (select count(*) from marts.tier_history h join marts.tier_history n
+               on h.one_id = n.one_id and n.valid_from > h.valid_from and n.tier_rank < h.tier_rank) as downgrades,
+            (select count(*) from marts.member_facts where r_score is not null) as rfm_population,
+            (select count(distinct lifecycle) from marts.member_facts) as lifecycles
+    """)
+    assert row["used_then_expired"] > 0
+    assert row["shortfalls"] > 0
+    assert row["recoveries_after_shortfall"] > 0
+    assert row["downgrades"] > 0
+    assert row["rfm_population"] >= 20
+    assert row["lifecycles"] == 5
+
+
+def test_facts_are_one_row_per_key_and_hold_d(built):
+    warehouse, *_ = built
+    for table in ["member_facts", "member_tiers", "member_points", "point_lots", "member_spend_concentration"]:
+        [row] = read_table(warehouse, f"select count(distinct as_of_date) as n, min(as_of_date) as d from marts.{table}")
+        assert row == {"n": 1, "d": AS_OF}, table
+
+
+def _upstream_is_stub() -> bool:
+    orders = DBT_PROJECT_DIR / "models" / "marts" / "core" / "orders.sql"
+    return not orders.exists() or "TEMPORARY STUB" in orders.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_upstream_is_stub(), reason="marts.orders is still the facts helper's stub")
+def test_facts_build_on_the_real_upstream_models(tmp_path):
+    """`dbt build --select +member_facts+ …` from the raw layer on an empty landing zone: the whole
+    chain compiles with the real marts.orders / marts.members columns and its tests pass."""
+    settings = load_settings().with_paths(
+        warehouse=tmp_path / "w.duckdb", raw=tmp_path / "raw", pii=tmp_path / "pii")
+    selection = [f"+{name}+" for name in FACTS_MARTS]
+    result = run_dbt(settings, ["build", "--indirect-selection", "cautious", "--select", *selection], as_of_date=AS_OF,
+                     target_path=tmp_path / "target", check=False)
+    assert result.returncode == 0, result.stdout[-6000:]
+    for name in FACTS_MARTS:
+        assert read_table(tmp_path / "w.duckdb", f"select count(*) as n from marts.{name}") is not None

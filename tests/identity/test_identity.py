@@ -1,0 +1,310 @@
+"""OneID, orders and members (SPEC §3, §4, §6, §11; issue 3) on the named scenario of
+``tests/identity/scenario.py``.
+
+The landing history is written once; dbt builds the staging → identity → marts models (with their
+data tests) as of D1, then as of D2, then runs them for D2 again (a rerun changes nothing), then
+for D1 again (a backfill reproduces D1's ids). Each build's tables are read into memory and the tests below
+assert on them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.dbt_cli import run_dbt
+from orchestration.settings import load_settings
+from tests.identity.scenario import D1, D2, Ids, write_landing
+
+SELECTION = [
+    "--select",
+    "+orders", "+members", "+identity", "+quality", "path:tests/identity",
+    "--indirect-selection", "cautious",
+]
+
+
+def _read(warehouse: Path) -> dict:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        def rows(sql: str) -> list[dict]:
+            cur = con.execute(sql)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r)) for r in cur.fetchall()]
+
+        return {
+            "orders": {r["order_key"]: r for r in rows("select * from marts.orders")},
+            "map": {(r["identifier_type"], r["identifier_hash"]): r["one_id"]
+                    for r in rows("select * from identity.one_id_map")},
+            "map_rows": rows("select * from identity.one_id_map"),
+            "changes": sorted((r["old_one_id"], r["new_one_id"], r["change"], str(r["as_of_date"]))
+                              for r in rows("select * from identity.one_id_changes")),
+            "excluded": {(r["identifier_type"], r["identifier_hash"]): r
+                         for r in rows("select * from identity.excluded_identifiers")},
+            "members": {r["member_id"]: r for r in rows("select * from marts.members")},
+            "deleted": {r["one_id"] for r in rows("select * from identity.deleted_persons")},
+            "graph": rows("select * from identity.identifier_graph"),
+            "file_loads": rows("select * from quality.file_loads"),
+            "unknown_shops": rows("select * from quality.unknown_shops"),
+            "orphan_refunds": rows("select * from quality.orphan_refunds"),
+            "registry": rows("select * from identity.one_id_registry"),
+        }
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("identity")
+    settings = load_settings().with_paths(
+        warehouse=root / "warehouse.duckdb", raw=root / "raw", pii=root / "pii")
+    ids = Ids(settings.hmac_key)
+    write_landing(settings.raw_dir, ids)
+    target = root / "target"
+    snapshots = {}
+    outputs = {}
+    for name, as_of, command in [("d1", D1, "build"), ("d2", D2, "build"),
+                                 ("d2_again", D2, "run"), ("d1_again", D1, "run")]:
+        result = run_dbt(settings, [command, *SELECTION], as_of_date=date.fromisoformat(as_of),
+                         target_path=target)
+        outputs[name] = result.stdout
+        snapshots[name] = _read(settings.warehouse_path)
+    return ids, snapshots, outputs
+
+
+def _one_id(snapshot, ids: Ids, identifier_type: str, value: str) -> str | None:
+    if identifier_type == "phone":
+        return snapshot["map"].get(("phone", ids.phone(value)["phone_hash"]))
+    return snapshot["map"].get((identifier_type, ids(identifier_type, value)))
+
+
+def test_every_build_passes_its_data_tests(built):
+    _, _, outputs = built
+    for name, stdout in outputs.items():
+        summary = next(line for line in stdout.splitlines() if "Done. PASS=" in line)
+        assert "ERROR=0" in summary and "WARN=0" in summary, (name, stdout[-3000:])
+
+
+def test_pos_card_phone_in_three_spellings_and_openid_link_to_the_member(built):
+    ids, s, _ = built
+    d1 = s["d1"]
+    person = _one_id(d1, ids, "member_id", "M_A")
+    assert person is not None
+    for identifier_type, value in [("member_card_no", "VIP_A"), ("member_card_no", "VIP_A2"),
+                                   ("openid", "OA"), ("unionid", "UA"), ("meituan_user_id", "MT_A")]:
+        assert _one_id(d1, ids, identifier_type, value) == person, value
+    for spelling in ["138 1111 0001", "+86 138-1111-0001", "86-13811110001"]:
+        assert _one_id(d1, ids, "phone", spelling) == person
+    for key in ["pos:SH001:A1", "pos:SH001:A2", "pos:SH002:A3", "meituan:3801000000000000001"]:
+        assert d1["orders"][key]["one_id"] == person, key
+
+
+def test_meituan_user_linked_only_through_member_phone(built):
+    ids, s, _ = built
+    d1 = s["d1"]
+    person = _one_id(d1, ids, "member_id", "M_B")
+    assert _one_id(d1, ids, "meituan_user_id", "MT_B") == person
+    assert _one_id(d1, ids, "eleme_user_id", "EL_B") == person
+    assert d1["orders"]["meituan:3801000000000000002"]["one_id"] == person
+    assert person != _one_id(d1, ids, "member_id", "M_A")
+
+
+def test_masked_phone_never_links(built):
+    ids, s, _ = built
+    d1 = s["d1"]
+    c1 = _one_id(d1, ids, "meituan_user_id", "MT_C1")
+    c2 = _one_id(d1, ids, "meituan_user_id", "MT_C2")
+    assert c1 and c2 and c1 != c2
+    assert not [k for k in d1["map"] if k[0] == "phone" and k[1] is None]
+
+
+def test_placeholder_phone_is_excluded_and_guests_stay_apart(built):
+    ids, s, _ = built
+    d1 = s["d1"]
+    placeholder = ("phone", ids.phone("13922223333")["phone_hash"])
+    assert placeholder not in d1["map"]
+    excluded = d1["excluded"][placeholder]
+    assert excluded["reason"] == "too_many_linked_values"
+    assert excluded["reason_detail"] == "linked to 7 distinct openid values (limit 5)"
+    assert excluded["phone_masked"] == "139****3333"
+    guests = {_one_id(d1, ids, "openid", f"OG{i}") for i in range(1, 8)}
+    assert len(guests) == 7 and None not in guests
+
+
+def test_blocklisted_phone_is_excluded(built):
+    ids, s, _ = built
+    d1 = s["d1"]
+    blocked = ("phone", ids.phone("13800000000")["phone_hash"])
+    assert d1["excluded"][blocked]["reason"] == "blocklist"
+    assert _one_id(d1, ids, "member_card_no", "VIP_BL1") != _one_id(d1, ids, "member_card_no", "VIP_BL2")
+
+
+def test_identifier_on_more_than_ten_orders_a_day_is_excluded(built):
+    ids, s, _ = built
+    d1 = s["d1"]
+    busy = d1["excluded"][("member_card_no", ids("member_card_no", "VIP_BUSY"))]
+    assert busy["reason"] == "too_many_orders_per_day"
+    assert busy["reason_detail"] == "on 11 orders on 2024-05-01 (limit 10 a day)"
+    assert all(d1["orders"][f"pos:SH001:BUSY{i:02d}"]["one_id"] is None for i in range(1, 12))
+
+
+def test_anonymous_cash_sale_has_no_one_id(built):
+    _, s, _ = built
+    order = s["d1"]["orders"]["pos:SH001:F1"]
+    assert order["one_id"] is None and order["is_valid"] is True
+
+
+def test_family_sharing_a_phone_is_one_person_with_the_first_registered_as_primary(built):
+    ids, s, _ = built
+    d1 = s["d1"]
+    assert _one_id(d1, ids, "member_id", "M_E1") == _one_id(d1, ids, "member_id", "M_E2")
+    member = d1["members"]["M_E1"]
+    assert "M_E2" not in d1["members"]
+    assert member["member_id_count"] == 2
+    assert member["consent_sms"] is True and member["consent_wecom"] is False
+    assert member["register_source"] == "store_recruit"
+    assert member["has_valid_phone"] is True and member["phone_masked"] == "135****4444"
+
+
+def test_member_profile_consents_and_registration(built):
+    _, s, _ = built
+    members = s["d1"]["members"]
+    a = members["M_A"]
+    assert (a["consent_sms"], a["consent_wecom"]) == (False, False)  # unsubscribed after register
+    assert a["registration_date"] == date(2024, 5, 1) and a["gender"] == "F"
+    b = members["M_B"]
+    assert (b["consent_sms"], b["consent_wecom"]) == (False, True)  # the later update wins
+    assert members["M_R"]["referrer_member_id"] == "M_A"
+    assert members["M_R"]["one_id"] != a["one_id"]  # a referrer is not the member's person
+
+
+def test_every_order_and_member_maps_to_at_most_one_one_id(built):
+    ids, s, _ = built
+    for snapshot in s.values():
+        map_keys = [(r["identifier_type"], r["identifier_hash"]) for r in snapshot["map_rows"]]
+        assert len(map_keys) == len(set(map_keys))
+        one_ids = [m["one_id"] for m in snapshot["members"].values()]
+        assert len(one_ids) == len(set(one_ids))
+        for edge in snapshot["graph"]:
+            assert snapshot["map"][(edge["linked_identifier_type"], edge["linked_identifier_hash"])] == edge["one_id"]
+
+
+def test_orders_amounts_and_statuses(built):
+    _, s, _ = built
+    orders = s["d1"]["orders"]
+    sale = orders["pos:SH001:S1"]
+    assert (str(sale["gross_amount_yuan"]), str(sale["discount_amount_yuan"]), str(sale["paid_amount_yuan"]),
+            str(sale["refund_amount_yuan"]), str(sale["net_amount_yuan"])) == ("55.00", "5.00", "50.00", "20.00", "30.00")
+    assert sale["order_status"] == "partially_refunded" and sale["is_valid"] is True
+    assert "pos:SH001:R1" not in orders
+    orphan = orders["pos:SH001:R9"]
+    assert orphan["order_status"] == "refund_only" and orphan["is_valid"] is False
+    assert str(orphan["net_amount_yuan"]) == "-10.00"
+    assert [r["refund_order_no"] for r in s["d1"]["orphan_refunds"]] == ["R9"]
+
+    mt = orders["meituan:3801000000000000001"]
+    assert (str(mt["discount_amount_yuan"]), str(mt["net_amount_yuan"]), mt["store_code"]) == ("9.00", "39.00", "SH001")
+    partial = orders["meituan:3801000000000000003"]
+    assert partial["order_status"] == "partially_refunded" and str(partial["net_amount_yuan"]) == "20.00"
+    cancelled = orders["meituan:3801000000000000007"]
+    assert cancelled["order_status"] == "cancelled" and cancelled["is_valid"] is False
+    unknown = orders["meituan:3801000000000000006"]
+    assert unknown["store_code"] is None
+    assert [(r["source"], r["shop_id"], r["orders"]) for r in s["d1"]["unknown_shops"]] == [("meituan", "MT999999", 1)]
+
+    refunded = orders["eleme:5012000000000000002"]
+    assert refunded["order_status"] == "refunded" and str(refunded["net_amount_yuan"]) == "0.00"
+    assert refunded["is_valid"] is False
+
+    paid = orders["miniprogram:MPP1"]
+    assert (str(paid["gross_amount_yuan"]), str(paid["discount_amount_yuan"]), str(paid["paid_amount_yuan"]),
+            str(paid["net_amount_yuan"])) == ("50.00", "8.00", "42.00", "37.00")
+    assert paid["order_status"] == "partially_refunded" and paid["points_redeemed"] == 50
+    assert orders["miniprogram:MPP2"]["points_redeemed"] == 0
+    assert orders["miniprogram:MPB1"]["order_hour"] == 9
+    assert orders["pos:SH001:G1"]["business_date"] == date(2024, 4, 30)
+
+
+def test_an_as_of_date_sees_only_deliveries_up_to_it(built):
+    _, s, _ = built
+    d1 = s["d1"]["orders"]
+    assert "pos:SH001:GM" not in d1 and "pos:SH001:H6" not in d1
+    assert d1["meituan:3801000000000000099"]["order_status"] == "completed"
+    assert str(d1["pos:SH002:K1"]["paid_amount_yuan"]) == "30.00" and "pos:SH002:K2" in d1
+    assert s["d1"]["deleted"] == set()
+
+
+def test_redelivery_identical_is_skipped_changed_replaces_latest_version_wins(built):
+    _, s, _ = built
+    d2 = s["d2"]["orders"]
+    # mt_a.csv (D2) refunds J1; the identical re-delivery of mt_z.csv on D2 changes nothing.
+    j1 = d2["meituan:3801000000000000099"]
+    assert j1["order_status"] == "refunded" and j1["is_valid"] is False
+    # pos_k.csv re-delivered with other content: its rows are replaced (K2 is gone).
+    assert str(d2["pos:SH002:K1"]["paid_amount_yuan"]) == "35.00"
+    assert "pos:SH002:K2" not in d2
+    loads = {(r["file"], str(r["delivery_date"])): r for r in s["d2"]["file_loads"]}
+    assert loads[("mt_z.csv", D2)]["is_identical_redelivery"] is True
+    assert loads[("pos_k.csv", D2)]["is_identical_redelivery"] is False
+
+
+def test_merge_across_runs_keeps_the_older_one_id_and_records_it(built):
+    ids, s, _ = built
+    g1 = _one_id(s["d1"], ids, "member_card_no", "VIP_G1")
+    g2 = _one_id(s["d1"], ids, "openid", "OG2")
+    assert g1 and g2 and g1 != g2
+    d2 = s["d2"]
+    for identifier_type, value in [("member_card_no", "VIP_G1"), ("openid", "OG2"), ("member_id", "M_G2")]:
+        assert _one_id(d2, ids, identifier_type, value) == g1
+    assert _one_id(d2, ids, "phone", "13644445555") == g1
+    assert (g2, g1, "merge", D2) in d2["changes"]
+    assert d2["orders"]["miniprogram:MPG2"]["one_id"] == g1
+
+
+def test_split_when_a_value_becomes_junk_largest_part_keeps_the_id(built):
+    ids, s, _ = built
+    h = _one_id(s["d1"], ids, "phone", "13755556666")
+    assert h and {_one_id(s["d1"], ids, "openid", f"OH{i}") for i in range(1, 6)} == {h}
+    d2 = s["d2"]
+    assert d2["excluded"][("phone", ids.phone("13755556666")["phone_hash"])]["reason"] == "too_many_linked_values"
+    assert _one_id(d2, ids, "phone", "13755556666") is None
+    assert _one_id(d2, ids, "openid", "OH1") == h
+    assert _one_id(d2, ids, "member_card_no", "VIP_H1") == h
+    parts = [_one_id(d2, ids, "openid", f"OH{i}") for i in range(2, 7)]
+    assert len(set(parts)) == 5 and h not in parts
+    splits = [c for c in d2["changes"] if c[0] == h]
+    assert sorted(c[1] for c in splits) == sorted(parts[:4])
+    assert {c[2] for c in splits} == {"split"} and {c[3] for c in splits} == {D2}
+
+
+def test_other_persons_keep_their_one_id(built):
+    ids, s, _ = built
+    for identifier_type, value in [("member_id", "M_A"), ("member_id", "M_B"), ("member_id", "M_E1"),
+                                   ("meituan_user_id", "MT_C1"), ("openid", "OG3")]:
+        assert _one_id(s["d1"], ids, identifier_type, value) == _one_id(s["d2"], ids, identifier_type, value)
+
+
+def test_delete_forgets_the_person(built):
+    ids, s, _ = built
+    person = _one_id(s["d1"], ids, "member_id", "M_I")
+    assert s["d1"]["members"]["M_I"]["one_id"] == person
+    assert s["d1"]["orders"]["miniprogram:MPI1"]["one_id"] == person
+    d2 = s["d2"]
+    assert d2["deleted"] == {person}
+    assert "M_I" not in d2["members"]
+    assert d2["orders"]["miniprogram:MPI1"]["one_id"] is None
+    assert person not in set(d2["map"].values())
+    assert person not in {e["one_id"] for e in d2["graph"]}
+
+
+def test_rebuilding_a_date_changes_nothing(built):
+    _, s, _ = built
+    for first, again in [("d2", "d2_again"), ("d1", "d1_again")]:
+        assert s[first]["map"] == s[again]["map"]
+        assert s[first]["orders"] == s[again]["orders"]
+        assert s[first]["members"] == s[again]["members"]
+        assert s[first]["changes"] == s[again]["changes"]
+    assert s["d1_again"]["changes"] == []
+    assert {str(r["valid_from"]) for r in s["d1_again"]["registry"]} == {D1}
