@@ -120,3 +120,40 @@ def pandas_rfm(warehouse: Path, as_of: date) -> dict[str, float]:
         c = rfm[col].rank(method="max", ascending=ascending)
         rfm[f"{col[0]}_score"] = np.ceil(5 * c / max(n, 1)).astype(int)
     return {"seconds": time.perf_counter() - started, "members": n}
+
+
+def pairwise_quality(truth_orders: Path, warehouse: Path) -> dict[str, float]:
+    """Pairwise precision / recall of "same person" over identified orders vs the ground truth.
+
+    Computed with counts (pairs within each group), never by listing pairs, so it scales."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        row = con.execute(
+            f"""
+            with truth as (
+                select source, case when source = 'pos' then store_code end as store_code,
+                       order_id, person_id
+                from read_parquet('{truth_orders}') where not is_malformed and person_id is not null
+            ),
+            got as (
+                select source, case when source = 'pos' then store_code end as store_code,
+                       order_id, one_id
+                from marts.orders where one_id is not null
+            ),
+            joined as (
+                select t.person_id, g.one_id from truth t
+                left join got g using (source, store_code, order_id)
+            ),
+            pairs_truth as (select sum(n * (n - 1) / 2) as p from (select count(*) as n from joined group by person_id)),
+            pairs_got as (select sum(n * (n - 1) / 2) as p from (select count(*) as n from joined where one_id is not null group by one_id)),
+            pairs_both as (select sum(n * (n - 1) / 2) as p from (select count(*) as n from joined where one_id is not null group by person_id, one_id))
+            select (select p from pairs_truth), (select p from pairs_got), (select p from pairs_both)
+            """
+        ).fetchone()
+    finally:
+        con.close()
+    truth_pairs, got_pairs, both = (float(x or 0) for x in row)
+    return {
+        "precision": both / got_pairs if got_pairs else 1.0,
+        "recall": both / truth_pairs if truth_pairs else 1.0,
+    }

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.floors import components_floor, pandas_rfm, scan_floor  # noqa: E402
+from bench.floors import components_floor, pairwise_quality, pandas_rfm, scan_floor  # noqa: E402
 
 DBT_STAGES = {
     "identity": "path:models/staging path:models/intermediate/orders path:models/intermediate/identity "
@@ -141,6 +141,7 @@ def main() -> None:
     results.append(run_stage("publish", stage_code("publish"), env))
     full_seconds = sum(r["seconds"] for r in results if r["stage"] != "generate")
     rows = count_rows(Path(env["MEMBERFLOW_WAREHOUSE"]))
+    quality = pairwise_quality(data / "truth" / "orders.parquet", Path(env["MEMBERFLOW_WAREHOUSE"]))
     results.append(run_stage("incremental (1 day)", stage_code("incremental", day=last.isoformat()), env))
 
     floors = {
@@ -167,7 +168,9 @@ def main() -> None:
           f"facts / scan floor: {facts['seconds'] / floors['scan']['seconds']:.1f}×")
     print(f"pandas RFM baseline: {floors['pandas_rfm']['seconds']:.1f}s for {floors['pandas_rfm']['members']:,} "
           f"members (memberflow facts stage: {facts['seconds']:.1f}s, all facts incl. tiers and points)")
-    (out / "results.json").write_text(json.dumps({"results": results, "floors": floors, "rows": rows}, indent=2, default=str))
+    print(f"OneID vs ground truth (pairwise, identified orders): precision {quality['precision']:.3f}, "
+          f"recall {quality['recall']:.3f}")
+    (out / "results.json").write_text(json.dumps({"results": results, "floors": floors, "rows": rows, "quality": quality}, indent=2, default=str))
 
 
 if __name__ == "__main__":
