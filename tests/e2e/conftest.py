@@ -13,8 +13,8 @@ from generator import generate
 from orchestration.cli import run_pipeline
 from orchestration.settings import Settings, load_settings
 
-PERSONS = 250
-DAYS = 40
+PERSONS = 200
+DAYS = 100
 START = date(2024, 3, 1)
 THROUGH = START + timedelta(days=DAYS - 1)
 

@@ -118,9 +118,58 @@ def test_one_id_matches_ground_truth(demo_build):
 
 
 def test_rerun_changes_nothing(demo_build):
-    tables = ["marts.orders", "identity.one_id_map", "marts.member_facts", "marts.member_points", "quality.file_loads"]
+    tables = [
+        "marts.orders",
+        "identity.one_id_map",
+        "marts.member_facts",
+        "marts.member_points",
+        "quality.file_loads",
+        "audiences.audience_members",
+    ]
     before = {t: _table_digest(demo_build, t) for t in tables}
+    outbox = demo_build.settings.outbox_dir
+    manifests = {p: p.read_bytes() for p in outbox.glob("*/*/manifest.json")}
+    assert manifests
     run_pipeline(demo_build.settings, None, demo_build.through, quiet=True)
     after = {t: _table_digest(demo_build, t) for t in tables}
     changed = [t for t in tables if before[t] != after[t]]
     assert not changed
+    # the same (audience, D) is never emitted twice: the files are untouched, generated_at included
+    assert {p: p.read_bytes() for p in outbox.glob("*/*/manifest.json")} == manifests
+
+
+def test_outbox_has_one_manifested_file_per_audience_and_day(demo_build):
+    import json
+    from datetime import timedelta
+
+    from assets.audiences.emit import AUDIENCES, CSV_COLUMNS
+
+    outbox = demo_build.settings.outbox_dir
+    first = min(
+        d for (d,) in demo_build.query("select min(delivery_date) from quality.file_loads")
+    )
+    day = first
+    while day <= demo_build.through:
+        for audience in AUDIENCES:
+            folder = outbox / audience / day.isoformat()
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            payload = (folder / "audience.csv").read_bytes()
+            assert manifest["sha256"] == hashlib.sha256(payload).hexdigest()
+            rows = list(csv.DictReader(payload.decode("utf-8").splitlines()))
+            assert manifest["row_count"] == len(rows)
+            assert manifest["as_of_date"] == day.isoformat()
+            (expected,) = demo_build.query(
+                "select count(*) from audiences.audience_members where audience = ? and as_of_date = ?",
+                [audience, day],
+            )[0]
+            assert len(rows) == expected
+            for row in rows:
+                assert list(row) == CSV_COLUMNS
+                assert row["message_key"] == f"{audience}:{day}:{row['one_id']}"
+                # a phone only on sms rows, a unionid only on wecom rows
+                assert (row["phone"] != "") == (row["channel"] == "sms")
+                assert (row["unionid"] != "") == (row["channel"] == "wecom")
+        day += timedelta(days=1)
+    assert not list(outbox.glob("*/.*"))  # no half-written set left behind
+    (total,) = demo_build.query("select count(*) from audiences.audience_members")[0]
+    assert total > 0, "the scenario reaches at least one audience"
