@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
@@ -107,5 +108,70 @@ def memberflow_dbt_assets(
     context.log.info(
         f"dbt build as of {as_of} (audiences from {first}) into {settings.warehouse_path}"
     )
-    args = ["build", *dbt_vars_arg(settings, as_of, first)]
-    yield from dbt.cli(args, context=context).stream()
+    # Production builds run models, seeds and data tests; dbt unit tests belong to the test suite.
+    args = ["build", "--exclude-resource-type", "unit_test", *dbt_vars_arg(settings, as_of, first)]
+    events = dbt.cli(args, context=context).stream()
+    if getattr(settings, "engine", "duckdb") != "duckdb":
+        yield from events
+        return
+    # DuckDB: the file is dbt's until it exits, so the events are held until the stream ends and
+    # then given their row counts and distributions from one read-only connection.
+    held = list(events)
+    outputs = {
+        i: context.asset_key_for_output(e.output_name)
+        for i, e in enumerate(held)
+        if isinstance(e, dg.Output)
+    }
+    extra = warehouse_metadata(settings.warehouse_path, set(outputs.values()), first, as_of)
+    for i, event in enumerate(held):
+        if i in outputs and extra.get(outputs[i]):
+            event = event.with_metadata({**event.metadata, **extra[outputs[i]]})
+        yield event
+
+
+# Small distributions shown beside the row count of the marts marketing and BI look at first.
+_DISTRIBUTIONS: dict[str, dict[str, str]] = {
+    "member_facts": {
+        "lifecycle": "select lifecycle, count(*) from marts.member_facts group by 1 order by 1",
+        "rfm_segment": "select coalesce(rfm_segment, '(no orders in 365 days)'), count(*) "
+        "from marts.member_facts group by 1 order by 1",
+    },
+    "member_tiers": {
+        "tier": "select tier, count(*) from marts.member_tiers group by 1 order by 1",
+        "downgrade_risk": "select downgrade_risk::varchar, count(*) from marts.member_tiers "
+        "group by 1 order by 1",
+    },
+    "audience_members": {
+        "audience_rows_in_run": "select audience, count(*) from audiences.audience_members "
+        "where as_of_date between $first and $as_of group by 1 order by 1",
+    },
+}
+
+
+def warehouse_metadata(
+    warehouse: Path, keys: set[dg.AssetKey], first: date, as_of: date
+) -> dict[dg.AssetKey, dict[str, Any]]:
+    """Per asset key ``<schema>/<table>``: ``dagster/row_count`` for tables (views are not run
+    just to be counted) and the distributions above."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = {
+            dg.AssetKey([schema, name])
+            for schema, name in con.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_type = 'BASE TABLE'"
+            ).fetchall()
+        }
+        out: dict[dg.AssetKey, dict[str, Any]] = {}
+        for key in sorted(keys & tables, key=lambda k: k.to_user_string()):
+            schema, name = key.path[-2], key.path[-1]
+            (rows,) = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
+            meta: dict[str, Any] = {"dagster/row_count": dg.MetadataValue.int(int(rows))}
+            for label, sql in _DISTRIBUTIONS.get(name, {}).items():
+                params = {"first": first, "as_of": as_of} if "$" in sql else None
+                counts = {str(k): int(n) for k, n in con.execute(sql, params).fetchall()}
+                meta[label] = dg.MetadataValue.json(counts)
+            out[key] = meta
+        return out
+    finally:
+        con.close()

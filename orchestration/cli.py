@@ -194,7 +194,12 @@ def run_pipeline(settings: Settings, start: date | None, through: date, quiet: b
     run_job(settings, "outbox_job", start, through, report)
     elapsed = time.perf_counter() - started
     report(f"done in {elapsed:.1f}s (run {result.run_id})")
-    return {"start": start, "through": through, "seconds": elapsed, "run_id": result.run_id}
+    materializations = {
+        event.asset_key.to_user_string(): event.materialization.metadata
+        for event in result.get_asset_materialization_events()
+    }
+    return {"start": start, "through": through, "seconds": elapsed, "run_id": result.run_id,
+            "materializations": materializations}
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -19,7 +19,8 @@ daily_pipeline_job = dg.define_asset_job(
     partitions_def=daily_partitions,
     description=(
         "Everything for the selected days in one run: ingestion of each delivery day, then one "
-        "dbt build (OneID, facts, tiers, points, audiences) as of the last day, then the BI copy."
+        "dbt build (OneID, facts, tiers, points, audiences) as of the last day, then the PIPL "
+        "forget step and the BI copy."
     ),
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import dagster as dg
 
 from orchestration.settings import load_settings
@@ -14,3 +16,10 @@ daily_partitions = dg.DailyPartitionsDefinition(
     timezone=_settings.timezone,
     end_offset=1,
 )
+
+
+def partition_days(context: dg.AssetExecutionContext) -> list[date]:
+    """Every day of the run's partition range, in order (one day for a single-partition run)."""
+    key_range = context.partition_key_range
+    first, last = date.fromisoformat(key_range.start), date.fromisoformat(key_range.end)
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]

@@ -5,13 +5,11 @@ They are not part of the daily pipeline job: the audience sensor launches them o
 ``memberflow run`` launches them for its whole range. Emission itself never writes a set twice.
 """
 
-from datetime import date, timedelta
-
 import dagster as dg
 from dagster import AssetExecutionContext
 
 from assets.audiences.emit import AUDIENCES, emit_audience
-from orchestration.partitions import daily_partitions
+from orchestration.partitions import daily_partitions, partition_days
 from orchestration.resources import WAREHOUSE_WRITER_POOL, MemberflowConfig
 
 AUDIENCE_MEMBERS_KEY = dg.AssetKey(["audiences", "audience_members"])
@@ -19,12 +17,6 @@ AUDIENCE_MEMBERS_KEY = dg.AssetKey(["audiences", "audience_members"])
 
 def outbox_key(audience: str) -> dg.AssetKey:
     return dg.AssetKey(["outbox", audience])
-
-
-def _days(context: AssetExecutionContext) -> list[date]:
-    key_range = context.partition_key_range
-    first, last = date.fromisoformat(key_range.start), date.fromisoformat(key_range.end)
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def build_outbox_asset(audience: str) -> dg.AssetsDefinition:
@@ -44,7 +36,7 @@ def build_outbox_asset(audience: str) -> dg.AssetsDefinition:
     def _outbox(context: AssetExecutionContext, memberflow: MemberflowConfig) -> dg.MaterializeResult:
         settings = memberflow.settings()
         emitted, existing, rows = [], [], 0
-        for day in _days(context):
+        for day in partition_days(context):
             result = emit_audience(
                 settings.warehouse_path, settings.pii_dir, settings.outbox_dir, audience, day
             )

@@ -21,8 +21,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from assets.audiences.emit import Emission, emit_audience
+from assets.privacy import ForgetReport, forget_deleted_persons
 from orchestration.dbt_cli import run_dbt
 from orchestration.settings import Settings, load_settings
 from tests.audiences.scenario import World, build_world, d, h
@@ -85,11 +89,17 @@ class Built:
     rerun_stdout: str
     daily_rows: list[dict]
     deleted_one_ids: set[str]
+    outbox: Path
+    first_emission: Emission
+    first_csv: bytes
+    forget: ForgetReport
+    forget_again: ForgetReport
     facts_by_day: dict[date, dict[str, list[dict]]] = field(default_factory=dict)
 
 
 def _continue_backfill(warehouse: Warehouse) -> tuple[list[dict], list[dict], str]:
-    warehouse.dbt(["build", "--select", *AUDIENCE_MODELS, *NO_TESTS], WINDOW[1], WINDOW[0])
+    warehouse.dbt(["build", "--select", *AUDIENCE_MODELS, "forgotten_identifiers", *NO_TESTS],
+                  WINDOW[1], WINDOW[0])
     rows = warehouse.audience_rows()
     # a rerun of the last day: the audience models and their data tests only
     stdout = warehouse.dbt(["build", "--select", "path:models/audiences"], WINDOW[1], WINDOW[1])
@@ -121,6 +131,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     first.root.mkdir()
     first.dbt(["build", "--select", *AUDIENCE_MODELS, *NO_TESTS], FIRST_RANGE[1], FIRST_RANGE[0])
     first_rows = first.audience_rows()
+    # what ingestion put in the pii store, and the set emitted on 05-22 (before the delete)
+    write_pii_phones(first.settings.pii_dir, world, ["deleted", "dormant"])
+    outbox = root / "outbox"
+    emission = emit_audience(first.root / "w.duckdb", first.settings.pii_dir, outbox,
+                             "reactivation", DELETED_EMITTED)
+    first_csv = (emission.folder / "audience.csv").read_bytes()
     daily = first.copy(root / "daily")
     past = first.copy(root / "past")
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -131,8 +147,25 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         daily_rows, facts_by_day = daily_job.result()
         facts_by_day.update(past_job.result())
     deleted = {r["one_id"] for r in first.query("select one_id from identity.deleted_persons")}
+    forget = forget_deleted_persons(first.root / "w.duckdb", first.settings.pii_dir, outbox)
+    forget_again = forget_deleted_persons(first.root / "w.duckdb", first.settings.pii_dir, outbox)
     return Built(world, first_rows, first, backfill_rows, rerun_rows, rerun_stdout, daily_rows,
-                 deleted, facts_by_day)
+                 deleted, outbox, emission, first_csv, forget, forget_again, facts_by_day)
+
+
+DELETED_EMITTED = d("2024-05-22")
+PII_FILE = Path("identifiers") / "2024-02-29" / "pos__history.parquet"
+
+
+def write_pii_phones(pii: Path, world: World, keys: list[str]) -> None:
+    """The pii identifiers file ingestion writes: raw phone values keyed by their hash."""
+    rows = [{"identifier_type": "phone", "identifier_hash": h("phone", world.phone(k)),
+             "value": world.phone(k), "source": "pos", "delivery_date": d("2024-02-29"),
+             "file_name": "history.csv"} for k in keys]
+    from assets.ingest.schemas import PII_TABLES
+
+    (pii / PII_FILE).parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, PII_TABLES["identifiers"]), pii / PII_FILE)
 
 
 def emitted(rows: list[dict], member: str, audience: str) -> list[dict]:
@@ -371,3 +404,85 @@ def test_scenario_covers_the_cases(built):
     assert {r["channel"] for r in covered} == {"sms", "wecom"}
     assert len({r["rfm_segment"] for r in covered}) >= 3
     assert len({r["rfm_segment"] for r in built.backfill_rows}) >= 6
+
+
+# ---- outbox files and PIPL deletes outside the warehouse ------------------------------------
+
+def _csv_rows(data: bytes) -> list[dict]:
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+
+
+def test_emission_before_the_delete_carried_the_member_with_its_phone(built):
+    """The 05-22 set was emitted by the first run, when the member was not yet deleted."""
+    rows = _csv_rows(built.first_csv)
+    mine = [r for r in rows if r["member_id"] == "M-deleted"]
+    assert len(mine) == 1 and mine[0]["channel"] == "sms"
+    assert mine[0]["phone"] == built.world.phone("deleted")
+    assert built.first_emission.rows == len(rows) >= 2
+
+
+def test_delete_withdraws_the_member_from_emitted_files(built):
+    """After the run that saw the delete, the forget step rewrites the 05-22 set without the
+    member: the other row unchanged, manifest counts and checksum describe the new file."""
+    import hashlib
+    import json
+
+    folder = built.outbox / "reactivation" / DELETED_EMITTED.isoformat()
+    data = (folder / "audience.csv").read_bytes()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    before = _csv_rows(built.first_csv)
+    assert _csv_rows(data) == [r for r in before if r["member_id"] != "M-deleted"]
+    assert built.world.phone("deleted").encode() not in data
+    assert manifest["row_count"] == len(before) - 1
+    assert manifest["sha256"] == hashlib.sha256(data).hexdigest()
+    assert manifest["withdrawn_rows"] == 1 and manifest["withdrawn_reason"].endswith("(PIPL)")
+    assert built.forget.outbox_rows_withdrawn == 1 and built.forget.outbox_sets_rewritten == 1
+    assert sorted(p.name for p in folder.iterdir()) == ["audience.csv", "manifest.json"]
+
+
+def test_delete_removes_the_raw_values_from_the_pii_store(built):
+    """The deleted member's phone leaves the pii store; the other member's stays."""
+    pii = built.backfill.settings.pii_dir
+    values = pq.read_table(pii / PII_FILE).column("value").to_pylist()
+    assert values == [built.world.phone("dormant")]
+    assert built.forget.pii_rows_removed == 1 and built.forget.persons == 1
+
+
+def test_forget_step_is_idempotent_and_incremental(built):
+    """A second pass with the same deletes finds nothing to do and reads no unchanged file."""
+    again = built.forget_again
+    assert (again.pii_rows_removed, again.outbox_rows_withdrawn, again.files_checked) == (0, 0, 0)
+
+
+def test_emission_is_written_once_and_identically(built, tmp_path):
+    """Emitting the same (audience, D) twice gives one set; the second call writes nothing."""
+    warehouse, pii = built.backfill.root / "w.duckdb", built.backfill.settings.pii_dir
+    first = emit_audience(warehouse, pii, tmp_path, "reactivation", WINDOW[1])
+    files = {p.name: p.read_bytes() for p in first.folder.iterdir()}
+    second = emit_audience(warehouse, pii, tmp_path, "reactivation", WINDOW[1])
+    assert first.emitted and not second.emitted
+    assert (second.rows, second.sha256) == (first.rows, first.sha256)
+    assert {p.name: p.read_bytes() for p in second.folder.iterdir()} == files
+
+
+def test_failed_emission_leaves_no_partial_set(built, tmp_path, monkeypatch):
+    """A write that fails half-way (the disk fills while syncing) leaves neither the set nor a
+    hidden staging folder; the next emission writes the whole set."""
+    import assets.audiences.emit as emit
+
+    warehouse, pii = built.backfill.root / "w.duckdb", built.backfill.settings.pii_dir
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(emit.os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        emit_audience(warehouse, pii, tmp_path, "reactivation", WINDOW[1])
+    assert list(tmp_path.rglob("*")) == [tmp_path / "reactivation"]
+    monkeypatch.undo()
+    result = emit_audience(warehouse, pii, tmp_path, "reactivation", WINDOW[1])
+    assert result.emitted and sorted(p.name for p in result.folder.iterdir()) == [
+        "audience.csv", "manifest.json"]

@@ -24,6 +24,7 @@ class Build:
     root: Path
     settings: Settings
     through: date
+    materializations: dict  # asset key ("marts/member_facts") → metadata of the first run
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         con = duckdb.connect(str(self.settings.warehouse_path), read_only=True)
@@ -50,5 +51,6 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     root = tmp_path_factory.mktemp("e2e")
     generate(root / "demo", persons=PERSONS, days=DAYS, start=START, seed=11)
     settings = settings_for(root)
-    run_pipeline(settings, None, THROUGH, quiet=True)
-    return Build(root=root, settings=settings, through=THROUGH)
+    result = run_pipeline(settings, None, THROUGH, quiet=True)
+    return Build(root=root, settings=settings, through=THROUGH,
+                 materializations=result["materializations"])

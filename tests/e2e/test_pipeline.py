@@ -173,3 +173,50 @@ def test_outbox_has_one_manifested_file_per_audience_and_day(demo_build):
     assert not list(outbox.glob("*/.*"))  # no half-written set left behind
     (total,) = demo_build.query("select count(*) from audiences.audience_members")[0]
     assert total > 0, "the scenario reaches at least one audience"
+
+
+def test_materializations_carry_row_counts_and_distributions(demo_build):
+    """What the Dagster UI shows for the first run: every dbt table with its row count, the
+    lifecycle / segment / tier / audience distributions equal to the warehouse's own counts."""
+    meta = demo_build.materializations
+    facts = meta["marts/member_facts"]
+    (members,), = demo_build.query("select count(*) from marts.member_facts")
+    assert facts["dagster/row_count"].value == members > 0
+    lifecycle = dict(demo_build.query(
+        "select lifecycle, count(*) from marts.member_facts group by 1"))
+    assert facts["lifecycle"].value == lifecycle
+    assert sum(facts["rfm_segment"].value.values()) == members
+    tiers = dict(demo_build.query("select tier, count(*) from marts.member_tiers group by 1"))
+    assert meta["marts/member_tiers"]["tier"].value == tiers
+    audiences = dict(demo_build.query(
+        "select audience, count(*) from audiences.audience_members group by 1"))
+    assert meta["audiences/audience_members"]["audience_rows_in_run"].value == audiences
+    assert audiences["reactivation"] > 0  # 100 days: no lot is near expiry yet
+    assert meta["identity/one_id_map"]["dagster/row_count"].value > 0
+    assert meta["outbox/reactivation"]["rows"].value == audiences["reactivation"]
+
+
+def test_deleted_persons_leave_no_personal_values_anywhere(demo_build):
+    """PIPL: after the run, no raw value of a forgotten identifier is left in the pii store, and
+    no outbox file names a forgotten member."""
+    forgotten = demo_build.query(
+        "select identifier_hash, member_id, one_id from identity.forgotten_identifiers")
+    assert forgotten, "the generated world has delete events"
+    hashes = {h for h, _, _ in forgotten}
+    members = {m for _, m, _ in forgotten if m}
+    pii = demo_build.settings.pii_dir
+    con = duckdb.connect()
+    try:
+        left = con.execute(
+            f"select count(*) from read_parquet('{pii}/identifiers/*/*.parquet', union_by_name = true) "
+            "where identifier_hash in (select unnest(?))", [sorted(hashes)]).fetchone()[0]
+        profiles = con.execute(
+            f"select count(*) from read_parquet('{pii}/member_profiles/*/*.parquet', union_by_name = true) "
+            "where member_id in (select unnest(?))", [sorted(members)]).fetchone()[0]
+    finally:
+        con.close()
+    assert (left, profiles) == (0, 0)
+    for path in demo_build.settings.outbox_dir.glob("*/*/audience.csv"):
+        with open(path, encoding="utf-8") as handle:
+            assert not {r["member_id"] for r in csv.DictReader(handle)} & members, path
+    assert "privacy/forget_deleted_persons" in demo_build.materializations
