@@ -78,6 +78,13 @@ def read_forgotten(warehouse: Path) -> Forgotten:
     return forgotten
 
 
+def _replace(path: Path, data: bytes) -> None:
+    """Write ``data`` beside ``path`` and rename it over ``path`` (atomic on one filesystem)."""
+    aside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    aside.write_bytes(data)
+    os.replace(aside, path)
+
+
 def _newer(paths: list[Path], since_ns: int) -> list[Path]:
     return [p for p in paths if p.stat().st_mtime_ns > since_ns]
 
@@ -90,9 +97,9 @@ def _rewrite_parquet(path: Path, column: str, drop: set[str]) -> int:
     removed = pc.sum(hit).as_py() or 0
     if removed:
         kept = table.filter(pc.invert(hit))
-        aside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        pq.write_table(kept, aside)
-        os.replace(aside, path)
+        buffer = pa.BufferOutputStream()
+        pq.write_table(kept, buffer)
+        _replace(path, buffer.getvalue().to_pybytes())
     return removed
 
 
@@ -143,11 +150,8 @@ def withdraw_from_set(folder: Path, forgotten: Forgotten) -> int:
         withdrawn_reason="personal-information deletion request (PIPL)",
     )
     # the CSV first, then the manifest that describes it: each replaced atomically
-    for path, data in ((csv_path, payload),
-                       (manifest_path, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))):
-        aside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        aside.write_bytes(data)
-        os.replace(aside, path)
+    _replace(csv_path, payload)
+    _replace(manifest_path, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
     return removed
 
 
@@ -174,10 +178,8 @@ def forget_deleted_persons(warehouse: Path, pii_dir: Path, outbox: Path) -> Forg
     _forget_in_pii(pii_dir, forgotten, since_ns, report)
     _forget_in_outbox(outbox, forgotten, since_ns, report)
     pii_dir.mkdir(parents=True, exist_ok=True)
-    aside = state_path.with_name(f".{STATE_FILE}.tmp")
     # after our own rewrites: no other writer runs beside this step (pool duckdb_writer)
-    aside.write_text(json.dumps({"digest": forgotten.digest(), "checked_ns": time.time_ns()}))
-    os.replace(aside, state_path)
+    _replace(state_path, json.dumps({"digest": forgotten.digest(), "checked_ns": time.time_ns()}).encode())
     return report
 
 
