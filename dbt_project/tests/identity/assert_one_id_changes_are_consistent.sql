@@ -1,5 +1,6 @@
 {#- A merged one_id is retired for good (one_ids are never issued again), and no change
     maps a one_id to itself. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'one_id_changes'}}}) }}
 with current_ids as (
     select distinct one_id from {{ ref('int_identity__one_id_current') }}
 )
