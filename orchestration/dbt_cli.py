@@ -33,6 +33,15 @@ def dbt_vars_arg(
     return ["--vars", json.dumps(settings.dbt_vars(as_of_date, audience_from), sort_keys=True)]
 
 
+def prepare_warehouse(settings: Settings) -> None:
+    """Create the folders the target writes to: the DuckDB file's folder, or the local Spark
+    session's warehouse, metastore and scratch folders (never the working directory)."""
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    if settings.target == "spark":
+        for folder in ("warehouse", "metastore", "tmp"):
+            (settings.spark_dir / folder).mkdir(parents=True, exist_ok=True)
+
+
 def run_dbt(
     settings: Settings,
     args: list[str],
@@ -45,7 +54,7 @@ def run_dbt(
     from assets.ingest.layout import ensure_raw_layout
 
     ensure_raw_layout(settings.raw_dir, settings.pii_dir)
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    prepare_warehouse(settings)
     command = [
         str(Path(sys.executable).with_name("dbt")),
         *args,

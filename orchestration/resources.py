@@ -26,10 +26,13 @@ class MemberflowConfig(dg.ConfigurableResource):
     landing: str = ""
     warehouse: str = ""
     outbox: str = ""
+    # The dbt target, i.e. the engine: "duckdb", "spark" (local Spark session) or "spark_thrift"
+    # (a cluster). Empty keeps warehouse.target of memberflow.yaml / MEMBERFLOW_TARGET.
+    engine: str = ""
 
     def settings(self) -> Settings:
         settings = load_settings(self.config_file or None)
-        return settings.with_paths(
+        return settings.with_target(self.engine or None).with_paths(
             landing=self.landing or None,
             warehouse=self.warehouse or None,
             outbox=self.outbox or None,
@@ -50,4 +53,6 @@ def build_resources() -> dict[str, object]:
 
 
 def warehouse_exists(settings: Settings) -> bool:
+    if settings.engine == "spark":
+        return settings.spark_warehouse_dir.is_dir()
     return Path(settings.warehouse_path).exists()

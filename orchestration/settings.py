@@ -30,6 +30,18 @@ PATH_ENV = {
     "warehouse": "MEMBERFLOW_WAREHOUSE",
     "publish": "MEMBERFLOW_PUBLISH",
     "outbox": "MEMBERFLOW_OUTBOX",
+    "spark": "MEMBERFLOW_SPARK_DIR",
+}
+
+# dbt targets (dbt_project/profiles.yml) and the engine each runs on.
+TARGET_ENGINES = {"duckdb": "duckdb", "spark": "spark", "spark_thrift": "spark"}
+
+# warehouse.spark settings of memberflow.yaml → the environment profiles.yml reads.
+SPARK_ENV = {
+    "master": "MEMBERFLOW_SPARK_MASTER",
+    "driver_memory": "MEMBERFLOW_SPARK_DRIVER_MEMORY",
+    "shuffle_partitions": "MEMBERFLOW_SPARK_SHUFFLE_PARTITIONS",
+    "threads": "MEMBERFLOW_SPARK_THREADS",
 }
 
 
@@ -69,6 +81,21 @@ class Settings:
     target: str
     hmac_key: str
     rules: dict[str, Any] = field(repr=False)
+
+    @property
+    def engine(self) -> str:
+        """``duckdb`` or ``spark``: the engine the dbt target runs on."""
+        return TARGET_ENGINES[self.target]
+
+    @property
+    def spark_dir(self) -> Path:
+        """Spark session mode's own folder: ``warehouse/`` (Parquet tables, one folder per
+        ``<schema>.db/<table>``), ``metastore/`` (Derby) and ``tmp/``."""
+        return self.paths["spark"]
+
+    @property
+    def spark_warehouse_dir(self) -> Path:
+        return self.spark_dir / "warehouse"
 
     @property
     def landing_dir(self) -> Path:
@@ -115,10 +142,30 @@ class Settings:
             rules=self.rules,
         )
 
+    def with_target(self, target: str | None) -> "Settings":
+        """A copy on another dbt target (``duckdb``, ``spark``, ``spark_thrift``); ``None`` or
+        ``""`` keeps the configured one."""
+        if not target:
+            return self
+        _check_target(target)
+        return Settings(
+            paths=dict(self.paths),
+            timezone=self.timezone,
+            partitions_start=self.partitions_start,
+            target=target,
+            hmac_key=self.hmac_key,
+            rules=self.rules,
+        )
+
     def env(self) -> dict[str, str]:
         """Environment variables that make a child process (dbt, dagster dev) see these settings."""
         env = {PATH_ENV[name]: str(path) for name, path in self.paths.items()}
         env["MEMBERFLOW_TARGET"] = self.target
+        spark = (self.rules.get("warehouse") or {}).get("spark") or {}
+        for key, env_name in SPARK_ENV.items():
+            value = os.environ.get(env_name) or spark.get(key)
+            if value not in (None, ""):
+                env[env_name] = str(value)
         return env
 
     def dbt_vars(
@@ -183,6 +230,12 @@ def _validate(rules: dict[str, Any]) -> None:
             raise ConfigError(f"{section}.{key} must be a positive number")
 
 
+def _check_target(target: str) -> None:
+    if target not in TARGET_ENGINES:
+        names = ", ".join(repr(name) for name in TARGET_ENGINES)
+        raise ConfigError(f"warehouse.target must be one of {names}, not {target!r}")
+
+
 def load_settings(config_file: Path | str | None = None) -> Settings:
     """Read ``memberflow.yaml``, then the file in MEMBERFLOW_CONFIG (or ``config_file``), then env."""
     rules = _read_yaml(DEFAULT_CONFIG_FILE)
@@ -208,8 +261,7 @@ def load_settings(config_file: Path | str | None = None) -> Settings:
         raise ConfigError(f"business.partitions_start is not a YYYY-MM-DD date: {exc}") from exc
 
     target = os.environ.get("MEMBERFLOW_TARGET") or rules["warehouse"]["target"]
-    if target not in ("duckdb", "spark"):
-        raise ConfigError(f"warehouse.target must be 'duckdb' or 'spark', not {target!r}")
+    _check_target(target)
 
     return Settings(
         paths=paths,

@@ -12,38 +12,15 @@
 {% macro audience_history_clear_days() -%}
   {%- if is_incremental() -%}
     {%- set range = audience_range() -%}
-    delete from {{ this }}
-    where as_of_date >= cast('{{ range["first"] }}' as date)
-      and as_of_date <= cast('{{ range["last"] }}' as date)
+    {{ delete_rows(this, "as_of_date >= cast('" ~ range["first"] ~ "' as date) and as_of_date <= cast('"
+                         ~ range["last"] ~ "' as date)") }}
   {%- endif -%}
 {%- endmacro %}
 
 {% macro audience_history_forget_deleted() -%}
   {%- if is_incremental() -%}
-    {{ return(adapter.dispatch('audience_history_forget_deleted', 'memberflow')()) }}
+    {{ delete_rows(this, "one_id in (select one_id from " ~ ref('deleted_persons') ~ ")"
+                         ~ " or member_id in (select member_id from " ~ ref('stg_miniprogram__member_events')
+                         ~ " where event = 'delete')") }}
   {%- endif -%}
-{%- endmacro %}
-
-{% macro default__audience_history_forget_deleted() -%}
-  delete from {{ this }}
-  where one_id in (select one_id from {{ ref('deleted_persons') }})
-     or member_id in (
-         select member_id from {{ ref('stg_miniprogram__member_events') }} where event = 'delete'
-     )
-{%- endmacro %}
-
-{#- Spark: the history is a Delta table; Delta's DELETE takes no subquery, MERGE does (an
-    unconditional WHEN MATCHED THEN DELETE may match a row more than once). -#}
-{% macro spark__audience_history_forget_deleted() -%}
-  merge into {{ this }} as history
-  using (
-      select one_id, cast(null as string) as member_id
-      from {{ ref('deleted_persons') }}
-      union all
-      select cast(null as string) as one_id, member_id
-      from {{ ref('stg_miniprogram__member_events') }}
-      where event = 'delete'
-  ) as deleted
-  on history.one_id = deleted.one_id or history.member_id = deleted.member_id
-  when matched then delete
 {%- endmacro %}

@@ -6,7 +6,7 @@
     the same ids again), then appends D's changes. -#}
 {% macro one_id_registry_truncate() -%}
   {%- if is_incremental() -%}
-    delete from {{ this }} where valid_from >= {{ as_of_date() }}
+    {{ delete_rows(this, 'valid_from >= ' ~ as_of_date()) }}
   {%- else -%}
     select 1
   {%- endif -%}

@@ -3,7 +3,6 @@
     incremental_strategy='append',
     on_schema_change='fail',
     full_refresh=false,
-    file_format='delta',
     pre_hook=[
         "{{ audience_history_clear_days() }}",
         "{{ audience_history_forget_deleted() }}",
@@ -148,10 +147,10 @@ emissions as (
 
 ),
 
+-- the persons whose streams are read below (macro audience_stream_persons: on Spark a superset)
 emitted_persons as (
 
-    select distinct person_key
-    from emissions
+    {{ audience_stream_persons('emissions', ref('int_audience_profiles')) | indent(4) }}
 
 ),
 
@@ -494,8 +493,7 @@ described as (
     left join downgrade_outlooks as o
         on d.audience = 'tier_downgrade'
        and o.person_key = d.person_key
-       and o.valid_from <= d.day_index
-       and (o.valid_to is null or o.valid_to >= d.day_index)
+       and {{ valid_on('o', 'd.day_index') }}
     where d.channel is not null
 
 ),

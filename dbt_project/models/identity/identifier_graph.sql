@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=view_materialization()) }}
 {#- The OneID graph as of D (SPEC §4): star edges joining each identifier of a record to the
     record's centre identifier, with the number of records and the dates that support the edge.
     Excluded identifiers are not in it; deleted persons are dropped. A view. -#}

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=view_materialization()) }}
 {#- Identifier → one_id as of D (SPEC §4, §10): every identifier of a person that is not deleted.
     identifier_hash is the HMAC-SHA256 of the normalized value (assets/ingest/hashing.py);
     assigned_on: the as-of date since which the identifier has this one_id. A view over the

@@ -39,8 +39,7 @@ reachable as (
         valid_to
     from {{ ref('int_audience_profiles') }}
     where channel is not null
-      and valid_from <= {{ last_day }}
-      and (valid_to is null or valid_to >= {{ first_day }})
+      and {{ valid_during('', first_day, last_day) }}
 
 ),
 
@@ -127,8 +126,7 @@ pieces as (
         on m.person_key = s.person_key
     inner join reachable as r
         on r.person_key = s.person_key
-       and r.valid_from <= s.span_end
-       and (r.valid_to is null or r.valid_to >= s.span_start)
+       and {{ valid_during('r', 's.span_start', 's.span_end') }}
 
 ),
 

@@ -155,7 +155,6 @@ inner join members as m
     on m.person_key = p.person_key
 inner join reachable as r
     on r.person_key = p.person_key
-   and r.valid_from <= p.reminder_date
-   and (r.valid_to is null or r.valid_to >= p.reminder_date)
+   and {{ valid_on('r', 'p.reminder_date') }}
 where p.points_left > 0
   and (m.registration_date is null or m.registration_date <= p.reminder_date)

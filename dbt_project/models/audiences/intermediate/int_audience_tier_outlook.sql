@@ -103,8 +103,7 @@ select
     {{ tier_lower_of('tier_rank') }} - growth_value_kept as spend_to_keep_tier_yuan
 from banded
 where tier_rank_kept < tier_rank
-  and valid_from <= cast('{{ range["last"] }}' as date)
-  and (valid_to is null or valid_to >= cast('{{ range["first"] }}' as date))
+  and {{ valid_during('', "cast('" ~ range['first'] ~ "' as date)", "cast('" ~ range['last'] ~ "' as date)") }}
   {%- if only_up %}
   and 1 = 0  -- only_up (只进不退): a member never falls below its highest tier
   {%- endif %}

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=view_materialization()) }}
 
 {#- Registered members as of D: the members that registered on or before D (a member with no
     known register event counts as registered; deleted persons are not in `members` at all). -#}

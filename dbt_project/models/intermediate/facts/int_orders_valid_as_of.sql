@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=view_materialization()) }}
 
 {#- Valid orders (SPEC §3: a sale, not cancelled, net > 0 after every refund known so far) whose
     business date is on or before D. `is_valid` is decided once, in marts.orders. Anonymous orders

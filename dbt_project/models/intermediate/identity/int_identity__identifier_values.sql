@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=view_materialization()) }}
 {#- node_id → identifier hash (and, for a phone, its masked display form), read straight from the
     raw layer: any row that carries a hash will do, so no delivery or version logic is needed and
     the scan stays cheap. A view: the graph works on node ids only; the few models that must

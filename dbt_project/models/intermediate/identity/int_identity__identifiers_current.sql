@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=view_materialization()) }}
 {#- The identifiers of persons as of D with their hash, type and one_id (deleted persons
     included): the current map joined back to the registry rows that hold the hashes. -#}
 select

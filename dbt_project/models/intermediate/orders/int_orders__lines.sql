@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=view_materialization()) }}
 {#- Every order line of every source as of D, on one shape, keyed by the order it belongs to.
 
     pos: a SALE line is its order ('pos:<store_code>:<order_no>'); a REFUND line belongs to its
