@@ -8,13 +8,14 @@ raw table. A run over a range of days is one run (``BackfillPolicy.single_run()`
 
 
 
+import gc
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import pyarrow as pa
+from dagster import AssetExecutionContext
 
 from assets.ingest.layout import ensure_raw_layout
 from assets.ingest.schemas import SOURCE_TABLES
@@ -51,7 +52,9 @@ class _ChunkedValidation:
     def __init__(self, table: str, validate: Callable[[str, pa.Table], dict]) -> None:
         self.table, self.validate = table, validate
         self.pending: list[pa.Table] = []
+        self.pending_rows = 0
         self.first_day: date | None = None
+        self.last_day: date | None = None
         self.evaluated = 0
         self.rows = 0
         self.failures: list[str] = []
@@ -59,14 +62,16 @@ class _ChunkedValidation:
     def add(self, day: date, rows: pa.Table) -> None:
         self.first_day = self.first_day or day
         self.pending.append(rows)
+        self.pending_rows += rows.num_rows
         self.last_day = day
-        if sum(t.num_rows for t in self.pending) >= self.CHUNK_ROWS:
+        if self.pending_rows >= self.CHUNK_ROWS:
             self.flush()
 
     def flush(self) -> None:
         if not self.pending:
             return
         chunk = pa.concat_tables(self.pending)
+        self.pending, self.pending_rows = [], 0
         result = self.validate(self.table, chunk)
         self.evaluated += int(result.get("evaluated", 0))
         self.rows += chunk.num_rows
@@ -74,7 +79,10 @@ class _ChunkedValidation:
             self.failures.extend(
                 f"{self.first_day}..{self.last_day}: {f}" for f in result.get("failed", [])
             )
-        self.pending, self.first_day = [], None
+        self.first_day = None
+        del chunk
+        gc.collect()
+        pa.default_memory_pool().release_unused()  # give the chunk's buffers back to the system
 
 
 def build_ingest_asset(source: str) -> dg.AssetsDefinition:
@@ -106,7 +114,7 @@ def build_ingest_asset(source: str) -> dg.AssetsDefinition:
     )
     def _ingest(context: AssetExecutionContext, memberflow: MemberflowConfig) -> Iterator:
         from assets.ingest.expectations import validate_table
-        from assets.ingest.partition import UnreadableFileError, ingest_partition, read_partition
+        from assets.ingest.partition import ingest_days
 
         settings = memberflow.settings()
         ensure_raw_layout(settings.raw_dir, settings.pii_dir)
@@ -116,12 +124,11 @@ def build_ingest_asset(source: str) -> dg.AssetsDefinition:
         reconcile_failures: list[str] = []
         gx = _ChunkedValidation(table, validate_table)
         unreadable: list[str] = []
-        for day in _days(context):
-            try:
-                result = ingest_partition(settings, source, day)
-            except UnreadableFileError as exc:
-                unreadable.append(str(exc))
-                _report(f"ingest {source:<20} {day}  FAILED: {exc}")
+        for outcome in ingest_days(settings, source, _days(context)):
+            day, result = outcome.delivery_date, outcome.result
+            if result is None:
+                unreadable.append(str(outcome.error))
+                _report(f"ingest {source:<20} {day}  FAILED: {outcome.error}")
                 continue
             files += len(result.files)
             totals.update(
@@ -136,8 +143,8 @@ def build_ingest_asset(source: str) -> dg.AssetsDefinition:
                 for f in result.files
                 if not f.reconciled
             )
-            if result.rows_loaded:
-                gx.add(day, read_partition(settings, source, day))
+            if outcome.rows is not None and outcome.rows.num_rows:
+                gx.add(day, outcome.rows)  # the rows just written, validated from memory
             _report(
                 f"ingest {source:<20} {day}  files {len(result.files):>3}  "
                 f"loaded {result.rows_loaded:>8}  quarantined {result.rows_quarantined:>5}"

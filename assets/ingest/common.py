@@ -1,24 +1,32 @@
 """What every landing-file parser shares: reading and decoding, splitting into records, typing,
 hashing identifiers, redacting and quarantining bad rows (SPEC §1.5, §4).
 
-A parser turns one landing file into a :class:`ParsedFile` in four steps:
+Each source declares a :class:`Recipe` (its columns or JSON fields, how it types them, which
+columns are identifiers); :func:`parse_files` turns a batch of that source's landing files (many
+files, many delivery days) into one :class:`ParsedDay` per day, in four steps:
 
-1. **read**: the bytes, their sha256, the text (CSV: UTF-8, UTF-8 with BOM, else GB18030; JSON
-   Lines: UTF-8 per line). Nothing readable at all → :class:`UnreadableFileError` naming the file.
-2. **split** into records of raw strings, each with its physical line number (CSV header = 1,
-   first JSON line = 1; blank lines are skipped but counted). CSV lines without a quote are split
-   vectorized (identical to the csv module on such lines); lines with a quote go through the
-   ``csv`` module, so quoted fields (also spanning lines) are read as the csv module reads them.
-   A record that cannot be split (wrong field count, not JSON) is quarantined here.
-3. **type** all records at once with Arrow compute and NumPy (:class:`Typer`): amounts as
-   ``decimal(18,2)`` parsed from their text, times checked against the calendar (no
+1. **read** each file: the bytes, their sha256, the text (CSV: UTF-8, UTF-8 with BOM, else
+   GB18030; JSON Lines: UTF-8 per line). Nothing readable at all → :class:`UnreadableFileError`
+   naming the file (its day is then not loaded).
+2. **split** each file into records of raw strings, each with its physical line number (CSV header
+   = 1, first JSON line = 1; blank lines are skipped but counted). CSV lines without a quote are
+   split vectorized, all files of the batch at once (identical to the csv module on such lines);
+   lines with a quote go through the ``csv`` module, so quoted fields (also spanning lines) are
+   read as the csv module reads them. A record that cannot be split (wrong field count, not
+   JSON) is quarantined here.
+3. **type** all records of the batch at once with Arrow compute and NumPy (:class:`Typer`):
+   amounts as ``decimal(18,2)`` parsed from their text, times checked against the calendar (no
    2024-02-30) and converted to local time, statuses mapped. Every check that fails adds a
    plain-language reason, written only for the rows that fail; a row with any reason is
-   quarantined, every other row is loaded. (No SQL engine here: planning a query per file
-   costs more than typing a few thousand rows.)
+   quarantined, every other row is loaded. (No SQL engine here: planning a query per batch
+   costs more than typing it.)
 4. **identify**: identifiers are hashed once per distinct value (:class:`~assets.ingest.hashing.Hasher`),
-   phones normalized and masked, and every raw identifier value seen on a loaded row is listed
-   for the restricted ``pii`` store.
+   phones normalized and masked, and every raw identifier value seen on a loaded row is listed,
+   per file, for the restricted ``pii`` store.
+
+Typing a batch as one pays the fixed cost of each vectorized step once per batch instead of once
+per file (a day of a large brand is hundreds of small store uploads); the result does not depend
+on how files are batched. :func:`parse_one` parses a single file (the per-source ``parse_file``).
 
 Quarantined rows keep their raw text under ``<raw>/quarantine`` with personal values masked
 (phones ``138****5678``, other identifiers ``oX1****i0jA``); the untouched original stays in the
@@ -36,8 +44,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import itemgetter
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -72,17 +80,11 @@ class UnreadableFileError(Exception):
 
 
 @dataclass
-class ParsedFile:
-    """One landing file, parsed: the typed rows, the quarantine, the personal values, the facts."""
+class FileLoad:
+    """What one landing file gave: its identity and its reconciliation."""
 
-    source: str  # pos | meituan | eleme | miniprogram_orders | miniprogram_members
-    table: str  # the raw table the rows belong to (SOURCE_TABLES[source])
     file_name: str
     delivery_date: date
-    rows: pa.Table  # exactly RAW_TABLES[table]
-    quarantine: pa.Table  # RAW_TABLES["quarantine"]
-    pii: pa.Table  # PII_TABLES["identifiers"]: one row per distinct identifier value loaded
-    member_profiles: pa.Table | None  # PII_TABLES["member_profiles"] (members files only)
     sha256: str
     encoding: str  # utf-8 | utf-8-sig | gb18030
     rows_read: int
@@ -93,6 +95,44 @@ class ParsedFile:
     @property
     def reconciled(self) -> bool:
         return self.rows_read == self.rows_loaded + self.rows_quarantined
+
+
+@dataclass
+class ParsedDay:
+    """Every file of one source delivered on one day, parsed (files in name order)."""
+
+    delivery_date: date
+    files: list[FileLoad]
+    rows: pa.Table  # exactly RAW_TABLES[table]
+    quarantine: pa.Table  # RAW_TABLES["quarantine"]
+    pii: pa.Table  # PII_TABLES["identifiers"]: one row per distinct identifier value and file
+    member_profiles: pa.Table | None  # PII_TABLES["member_profiles"] (member events only)
+
+
+@dataclass
+class ParsedFile(FileLoad):
+    """One landing file, parsed on its own: its load, the typed rows, the quarantine and the
+    personal values (see :func:`parse_one`)."""
+
+    source: str = ""  # pos | meituan | eleme | miniprogram_orders | miniprogram_members
+    table: str = ""  # the raw table the rows belong to (SOURCE_TABLES[source])
+    parsed: ParsedDay | None = None
+
+    @property
+    def rows(self) -> pa.Table:
+        return self.parsed.rows
+
+    @property
+    def quarantine(self) -> pa.Table:
+        return self.parsed.quarantine
+
+    @property
+    def pii(self) -> pa.Table:
+        return self.parsed.pii
+
+    @property
+    def member_profiles(self) -> pa.Table | None:
+        return self.parsed.member_profiles
 
 
 @dataclass
@@ -258,12 +298,17 @@ def _header_key(name: str) -> str:
 class CsvRecords:
     """The records of a CSV file as string columns, and how to find a record's raw text."""
 
-    table: pa.Table  # line_no + one raw string column per wanted key
+    table: pa.Table | None  # line_no + one raw string column per wanted key (split_csv)
     rows_read: int
     body: pa.Array  # physical lines after the header (body[i] is line i + 2)
     spans: dict[int, int]  # first line → last line of records spanning several lines
     header_index: dict[str, int]  # header name (casefolded) → field index
     n_fields: int
+    columns: tuple[int, ...] = ()  # the field index of each wanted key
+    plain: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # body index
+    # of each line without a quote (split vectorized, see split_csv_batch)
+    quoted: list[tuple[int, list[str]]] = field(default_factory=list)  # (line, fields) read by
+    # the csv module
 
     def raw(self, line_no: int) -> str:
         first = line_no - 2
@@ -292,26 +337,28 @@ def _lines(text: str) -> pa.Array:
     return lines
 
 
-def split_csv(
-    text: str,
-    wanted: Sequence[tuple[str, str]],
-    label: str,
-    quarantine: Quarantine,
-) -> CsvRecords:
+def split_csv(text: str, wanted: Sequence[tuple[str, str]], label: str, quarantine: Quarantine) -> CsvRecords:
     """Split CSV text into records; ``wanted`` = ``(header name, key)`` pairs to extract.
 
     A header missing a wanted column makes the file unreadable. A record whose field count is
     not the header's goes to ``quarantine`` ("expected 12 fields, found 9"). An empty file (no
     header, no rows) is read as zero rows.
     """
+    records = prepare_csv(text, wanted, label, quarantine)
+    table = split_csv_batch([records], [quarantine], [k for _, k in wanted])
+    records.table = table.drop_columns(["file"])
+    return records
+
+
+def prepare_csv(text: str, wanted: Sequence[tuple[str, str]], label: str, quarantine: Quarantine) -> CsvRecords:
+    """The per-file part of :func:`split_csv`: lines, header, and the lines holding a quote
+    (read by the csv module); the lines without one are split by :func:`split_csv_batch`,
+    together with those of the other files of a batch."""
     has_quotes = '"' in text
     lines = _lines(text)
     blank_all = pc.or_(pc.utf8_is_space(lines), pc.equal(pc.binary_length(lines), 0))
     if len(lines) == 0 or pc.all(blank_all).as_py():
-        empty = pa.table(
-            {"line_no": pa.array([], pa.int64()), **{k: pa.array([], pa.large_string()) for _, k in wanted}}
-        )
-        return CsvRecords(empty, 0, pa.array([], pa.large_string()), {}, {}, 0)
+        return CsvRecords(None, 0, pa.array([], pa.large_string()), {}, {}, 0)
 
     try:
         header = next(csv.reader([lines[0].as_py()]), [])
@@ -335,11 +382,10 @@ def split_csv(
     consumed = blank.copy()
 
     # Lines with a quote: the csv module (a quoted field may span lines, hold commas or quotes).
-    py_records: list[list[str]] = []
-    py_lines: list[int] = []
+    quoted: list[tuple[int, list[str]]] = []
     if has_quotes:
-        quoted = pc.match_substring(body, '"').to_numpy(zero_copy_only=False)
-        for i in np.flatnonzero(quoted & ~blank):
+        has_quote = pc.match_substring(body, '"').to_numpy(zero_copy_only=False)
+        for i in np.flatnonzero(has_quote & ~blank):
             i = int(i)
             if consumed[i]:
                 continue
@@ -350,44 +396,71 @@ def split_csv(
             if used > 1:
                 spans[line_no] = line_no + used - 1
             if isinstance(fields, list) and len(fields) == n_fields:
-                py_records.append(fields)
-                py_lines.append(line_no)
+                quoted.append((line_no, fields))
             else:
                 raw = "\n".join(body.slice(i, used).to_pylist())
                 reason = fields if isinstance(fields, str) else f"expected {n_fields} fields, found {len(fields)}"
                 quarantine.add(line_no, redact(raw, None), reason)
 
-    # Every other non-blank line: a plain split on commas, vectorized (what the csv module
-    # does with a line that holds no quote).
-    plain = ~consumed
-    plain_idx = np.flatnonzero(plain)
-    rows_read += len(plain_idx)
-    parts = pc.split_pattern(body if plain.all() else body.filter(pa.array(plain)), ",")
-    counts = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
-    good = counts == n_fields
-    if not good.all():
-        for j in np.flatnonzero(~good):
-            i = int(plain_idx[j])
-            quarantine.add(i + 2, redact(body[i].as_py(), None), f"expected {n_fields} fields, found {counts[j]}")
-        parts = parts.filter(pa.array(good))
-    grid = pa.FixedSizeListArray.from_arrays(pc.list_flatten(parts), n_fields)
+    plain = np.flatnonzero(~consumed)
+    columns = tuple(header_index[_header_key(name)] for name, _ in wanted)
+    return CsvRecords(None, rows_read + len(plain), body, spans, header_index, n_fields, columns, plain, quoted)
 
-    columns: dict[str, pa.Array] = {
-        "line_no": pa.concat_arrays(
-            [pa.array(plain_idx[good] + 2, pa.int64()), pa.array(py_lines, pa.int64())]
+
+def split_csv_batch(records: Sequence[CsvRecords], quarantines: Sequence[Quarantine], keys: Sequence[str]) -> pa.Table:
+    """The records of many CSV files as one table (``file``: the index into ``records``,
+    ``line_no``, one raw string column per key), ordered by file and line.
+
+    Every line without a quote is a plain split on commas (what the csv module does with such
+    a line), done once for all files with the same field count and column positions; a line
+    with the wrong field count goes to its file's quarantine.
+    """
+    groups: dict[tuple[int, tuple[int, ...]], list[int]] = {}
+    for k, r in enumerate(records):
+        if r.n_fields:
+            groups.setdefault((r.n_fields, r.columns), []).append(k)
+    parts: list[pa.Table] = []
+    resort = len(groups) > 1
+    for (n_fields, columns), members in groups.items():
+        bodies = [records[k].body.take(pa.array(records[k].plain)) for k in members]
+        lines = pa.concat_arrays(bodies) if bodies else pa.array([], pa.large_string())
+        file = np.repeat(np.array(members, dtype=np.int32), [len(records[k].plain) for k in members])
+        line_no = np.concatenate([records[k].plain + 2 for k in members]).astype(np.int64)
+        split = pc.split_pattern(lines, ",")
+        counts = pc.list_value_length(split).to_numpy(zero_copy_only=False)
+        good = counts == n_fields
+        if not good.all():
+            for j in np.flatnonzero(~good):
+                k = int(file[j])
+                quarantines[k].add(
+                    int(line_no[j]), redact(lines[int(j)].as_py(), None), f"expected {n_fields} fields, found {counts[j]}"
+                )
+            split, file, line_no = split.filter(pa.array(good)), file[good], line_no[good]
+        grid = pa.FixedSizeListArray.from_arrays(pc.list_flatten(split), n_fields)
+        table: dict[str, Any] = {"file": pa.array(file, pa.int32()), "line_no": pa.array(line_no, pa.int64())}
+        for key, idx in zip(keys, columns):
+            table[key] = pc.list_element(grid, idx) if len(grid) else pa.array([], pa.large_string())
+        quoted = [(k, line, fields) for k in members for line, fields in records[k].quoted]
+        if quoted:
+            resort = True
+            extra: dict[str, Any] = {
+                "file": pa.array([k for k, _, _ in quoted], pa.int32()),
+                "line_no": pa.array([line for _, line, _ in quoted], pa.int64()),
+            }
+            for key, idx in zip(keys, columns):
+                extra[key] = pa.array([fields[idx] for _, _, fields in quoted], pa.large_string())
+            parts.append(pa.table(extra))
+        parts.append(pa.table(table))
+    if not parts:
+        return pa.table(
+            {"file": pa.array([], pa.int32()), "line_no": pa.array([], pa.int64()),
+             **{k: pa.array([], pa.large_string()) for k in keys}}
         )
-    }
-    for name, key in wanted:
-        idx = header_index[_header_key(name)]
-        values = pc.list_element(grid, idx) if len(grid) else pa.array([], pa.large_string())
-        if py_records:
-            from_csv = pa.array([r[idx] for r in py_records], pa.large_string())
-            values = pa.concat_arrays([values, from_csv])
-        columns[key] = pc.utf8_trim_whitespace(values)  # empty → null in Typer
-    table = pa.table(columns)
-    if py_records:
-        table = table.sort_by("line_no")
-    return CsvRecords(table, rows_read, body, spans, header_index, n_fields)
+    table = pa.concat_tables(parts)
+    if resort:
+        table = table.sort_by([("file", "ascending"), ("line_no", "ascending")])
+    # empty → null in Typer
+    return pa.table({c: table[c] if c in ("file", "line_no") else pc.utf8_trim_whitespace(table[c]) for c in table.column_names})
 
 
 def _read_quoted_record(body: pa.Array, i: int, n_fields: int) -> tuple[list[str] | str, int]:
@@ -768,9 +841,9 @@ def _local_micros(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     ts = pc.strptime(candidates, format=LOCAL_TIME_FORMAT, unit="us", error_is_null=True)
     fast = pc.fill_null(pc.is_valid(ts), False)
     written_text = pc.if_else(fast, text, pa.scalar("0000-00-00 00:00:00", pa.string()))
-    for start, stop, field in ((5, 7, pc.month), (8, 10, pc.day), (11, 13, pc.hour), (14, 16, pc.minute), (17, 19, pc.second)):
+    for start, stop, calendar_field in ((5, 7, pc.month), (8, 10, pc.day), (11, 13, pc.hour), (14, 16, pc.minute), (17, 19, pc.second)):
         written = pc.utf8_slice_codeunits(written_text, start, stop).cast(pa.int64())
-        fast = pc.and_(fast, pc.fill_null(pc.equal(field(ts), written), False))
+        fast = pc.and_(fast, pc.fill_null(pc.equal(calendar_field(ts), written), False))
     ok = fast.to_numpy(zero_copy_only=False).copy()
     micros = pc.fill_null(ts.cast(pa.int64()), 0).to_numpy(zero_copy_only=False).copy()
     rest = np.flatnonzero(~ok & pc.is_valid(text).to_numpy(zero_copy_only=False))
@@ -936,22 +1009,37 @@ class Typer:
                   lambda i: f"unknown {label} {_quoted(self.value(col, i))} (expected {expected})")
         return value
 
+    def refund_within_paid(self, refund: pa.Array, paid: pa.Array, refund_label: str, paid_label: str) -> None:
+        """A refund may not exceed what the customer paid."""
+        self.fail(
+            pc.and_(pc.greater(refund, paid), pc.greater_equal(paid, 0)),
+            lambda i: f"{refund_label} {refund[i].as_py()} is more than {paid_label} {paid[i].as_py()}",
+        )
+
     # ------------------------------------------------------------------ result
 
-    def split(self, columns: dict[str, pa.Array]) -> tuple[pa.Table, list[tuple[int, str]]]:
-        """(the good rows as a table of ``columns`` + line_no, [(line_no, reason)] of the bad)."""
+    def split_indexed(
+        self, columns: dict[str, pa.Array], keep: Sequence[str] = ("line_no",)
+    ) -> tuple[pa.Table, np.ndarray, list[str]]:
+        """(the good rows as a table of the ``keep`` columns + ``columns``, the indices of the
+        bad rows, the reason of each bad row)."""
         bad = np.zeros(self.n, dtype=bool)
         for mask, _ in self._checks:
             bad |= mask
-        table = pa.table({"line_no": self.cols["line_no"], **columns})
+        table = pa.table({**{k: self.cols[k] for k in keep}, **columns})
         if not bad.any():
-            return table, []
-        line_no = self.cols["line_no"]
-        rejected = [
-            (line_no[i].as_py(), "; ".join(explain(int(i)) for mask, explain in self._checks if mask[i]))
-            for i in np.flatnonzero(bad)
+            return table, np.zeros(0, dtype=np.int64), []
+        rejected = np.flatnonzero(bad)
+        reasons = [
+            "; ".join(explain(int(i)) for mask, explain in self._checks if mask[i]) for i in rejected
         ]
-        return table.filter(pa.array(~bad)), rejected
+        return table.filter(pa.array(~bad)), rejected, reasons
+
+    def split(self, columns: dict[str, pa.Array]) -> tuple[pa.Table, list[tuple[int, str]]]:
+        """(the good rows as a table of ``columns`` + line_no, [(line_no, reason)] of the bad)."""
+        good, rejected, reasons = self.split_indexed(columns)
+        line_no = self.cols["line_no"]
+        return good, [(line_no[int(i)].as_py(), reason) for i, reason in zip(rejected, reasons)]
 
 
 def _explain_amount(label: str, value: str) -> str:
@@ -979,26 +1067,40 @@ def expected_text(values: Iterable[str]) -> str:
 
 
 class Identifiers:
-    """Hashes identifier columns (each distinct value once) and remembers every raw value for
-    the restricted ``pii.identifiers`` table."""
+    """Hashes identifier columns of a batch of files (each distinct value once) and lists, per
+    file, every raw value of a loaded row for the restricted ``pii.identifiers`` table.
 
-    def __init__(self, hasher: Hasher) -> None:
+    ``file_idx``: the file (index into the batch's files) of each row of the columns it hashes.
+    """
+
+    def __init__(self, hasher: Hasher, file_idx: np.ndarray) -> None:
         self.hasher = hasher
-        self._seen: dict[str, dict[str, str]] = {}
+        self.file_idx = file_idx
+        # per identifier type: (file indices, first rows, raw values, hashes) of distinct
+        # (file, value) pairs
+        self._seen: list[tuple[str, np.ndarray, np.ndarray, pa.Array, pa.Array]] = []
 
-    def _remember(self, identifier_type: str, values: list[Any], hashes: list[str | None]) -> None:
-        seen = self._seen.setdefault(identifier_type, {})
-        for value, digest in zip(values, hashes):
-            if digest is not None:
-                seen[value] = digest
+    def _remember(self, identifier_type: str, encoded: pa.DictionaryArray, values: pa.Array, hashes: pa.Array) -> None:
+        n = len(values)
+        if not n or not len(self.file_idx):
+            return
+        index = encoded.indices.to_numpy(zero_copy_only=False)
+        present = encoded.indices.is_valid().to_numpy(zero_copy_only=False)
+        index = np.where(present, index, 0).astype(np.int64)
+        present &= hashes.is_valid().to_numpy(zero_copy_only=False)[index]
+        rows = np.flatnonzero(present)
+        pairs, first = np.unique(self.file_idx[rows].astype(np.int64) * n + index[rows], return_index=True)
+        which = pa.array(pairs % n)
+        # the row where each (file, value) first appears: an order that does not depend on
+        # which other files were parsed in the same batch
+        self._seen.append((identifier_type, pairs // n, rows[first], values.take(which), hashes.take(which)))
 
     def hash_column(self, identifier_type: str, arr: pa.Array | pa.ChunkedArray) -> pa.Array:
         encoded = pc.dictionary_encode(_combine(arr))
-        values = encoded.dictionary.to_pylist()
-        hasher = self.hasher
-        hashes = [hasher(identifier_type, v) for v in values]
-        self._remember(identifier_type, values, hashes)
-        return pc.take(pa.array(hashes, pa.string()), encoded.indices)
+        values = encoded.dictionary
+        hashes = pa.array(self.hasher.many(identifier_type, values.to_pylist()), pa.string())
+        self._remember(identifier_type, encoded, values, hashes)
+        return hashes.take(encoded.indices)
 
     def phone_columns(self, arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array, pa.Array]:
         """``(phone_hash, phone_masked, phone_status)``: only valid phones are hashed (SPEC §11).
@@ -1006,40 +1108,42 @@ class Identifiers:
         Each distinct spelling is normalized once (see _normalize_phones).
         """
         encoded = pc.dictionary_encode(_combine(arr))
-        dictionary = encoded.dictionary
-        phones, status = _normalize_phones(dictionary)
-        hasher = self.hasher
-        hashes = [hasher("phone", p) if p is not None else None for p in phones]
-        self._remember("phone", phones, hashes)
-        masked = [mask_phone(p) if p is not None else None for p in phones]
+        phones, status = _normalize_phones(encoded.dictionary)
+        hashes = pa.array(self.hasher.many("phone", phones), pa.string())
+        masked = pa.array([mask_phone(p) if p is not None else None for p in phones], pa.string())
+        self._remember("phone", encoded, pa.array(phones, pa.string()), hashes)
         idx = encoded.indices
         return (
-            pc.take(pa.array(hashes, pa.string()), idx),
-            pc.take(pa.array(masked, pa.string()), idx),
-            pc.fill_null(pc.take(pa.array(status, pa.string()), idx), "empty"),
+            hashes.take(idx),
+            masked.take(idx),
+            pc.fill_null(pa.array(status, pa.string()).take(idx), "empty"),
         )
 
-    def table(self, ctx: FileContext) -> pa.Table:
-        types: list[str] = []
-        values: list[str] = []
-        hashes: list[str] = []
-        for identifier_type, seen in self._seen.items():
-            types.extend([identifier_type] * len(seen))
-            values.extend(seen.keys())
-            hashes.extend(seen.values())
-        n = len(values)
-        table = pa.Table.from_arrays(
+    def table(self, source: str, days: pa.Array, names: pa.Array) -> tuple[pa.Table, np.ndarray]:
+        """(``pii.identifiers`` rows of every file, ordered by file, identifier type, then the
+        line where the value first appears; the file index of each row). ``days`` and
+        ``names``: the delivery date and name of each file."""
+        if not self._seen:
+            return PII_TABLES["identifiers"].empty_table(), np.zeros(0, dtype=np.int64)
+        seen = sorted(self._seen, key=lambda entry: entry[0])
+        files = np.concatenate([entry[1] for entry in seen])
+        first = np.concatenate([entry[2] for entry in seen])
+        type_of = np.repeat(np.arange(len(seen)), [len(entry[1]) for entry in seen])
+        order = pa.array(np.lexsort((first, type_of, files)))
+        file = pa.array(files).take(order)
+        n = len(files)
+        rows = pa.Table.from_arrays(
             [
-                pa.array(types, pa.string()),
-                pa.array(hashes, pa.string()),
-                pa.array(values, pa.string()),
-                pa.array([ctx.source] * n, pa.string()),
-                pa.array([ctx.delivery_date] * n, pa.date32()),
-                pa.array([ctx.file_name] * n, pa.string()),
+                pa.array([entry[0] for entry in seen], pa.string()).take(pa.array(type_of).take(order)),
+                pa.concat_arrays([entry[4] for entry in seen]).take(order),
+                pa.concat_arrays([entry[3] for entry in seen]).take(order),
+                pa.array([source], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32))),
+                days.take(file),
+                names.take(file),
             ],
             schema=PII_TABLES["identifiers"],
         )
-        return table.sort_by([("identifier_type", "ascending"), ("value", "ascending")])
+        return rows, file.to_numpy()
 
 
 _PHONE_CHARS = r"^[0-9 ()+\-]+$"  # spellings the vectorized path judges exactly as normalize_phone
@@ -1088,17 +1192,214 @@ def _combine(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 # --------------------------------------------------------------------------------------------
-# Assembly
+# Parsing a batch of files: what every source shares
 # --------------------------------------------------------------------------------------------
 
 
-def lineage(ctx: FileContext, good: pa.Table) -> dict[str, pa.Array]:
-    n = good.num_rows
-    return {
-        "delivery_date": pa.array([ctx.delivery_date] * n, pa.date32()),
-        "file_name": pa.array([ctx.file_name] * n, pa.string()),
-        "line_no": _combine(good["line_no"]),
+@dataclass(frozen=True)
+class Hashed:
+    """A typed column of raw identifier values, hashed into the raw table's column ``output``."""
+
+    column: str
+    identifier_type: str
+    output: str
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What one source's parser declares; :func:`parse_files` does the rest, the same for all.
+
+    CSV sources give ``csv_columns`` (header name, key); JSON Lines sources give ``json_fields``
+    and optionally ``items`` (list key, quantity key) for ``item_count``. ``type_rows(typer, tz)``
+    returns the typed columns; ``phone`` names the column normalized and hashed into
+    ``phone_hash``/``phone_masked``/``phone_status``; ``hashed`` the other identifier columns;
+    ``personal`` the headers or keys masked in quarantined raw text; ``profiles`` (member
+    events) picks the loaded rows whose birthday goes to ``pii.member_profiles``.
+    """
+
+    source: str
+    table: str
+    type_rows: Callable[[Typer, str], dict[str, Any]]
+    personal: Sequence[str]
+    phone: str | None
+    hashed: Sequence[Hashed]
+    csv_columns: Sequence[tuple[str, str]] = ()
+    json_fields: Sequence[JsonField] = ()
+    items: tuple[str, str] | None = None
+    profiles: Callable[[pa.Table], pa.Array] | None = None
+
+
+@dataclass
+class _Split:
+    """One file after step 2: its records as strings, and the rows quarantined so far."""
+
+    ctx: FileContext
+    encoding: str
+    rows_read: int
+    strings: pa.Table | None  # JSON Lines: the records as strings (CSV: split for the batch)
+    quarantine: Quarantine
+    records: CsvRecords | JsonRecords
+    pre: list[tuple[int, str]]  # (record index, reason) found while extracting JSON values
+
+
+def _split_file(recipe: Recipe, ctx: FileContext) -> _Split:
+    quarantine = Quarantine()
+    if recipe.csv_columns:
+        text, encoding = decode_text(ctx.read(), ctx.label)
+        records: CsvRecords | JsonRecords = prepare_csv(text, recipe.csv_columns, ctx.label, quarantine)
+        return _Split(ctx, encoding, records.rows_read, None, quarantine, records, [])
+    records = split_jsonl(ctx.read(), ctx.label, quarantine)
+    pre = PreReasons(len(records.objs))
+    extra = [recipe.items[0]] if recipe.items else []
+    columns, values = json_table(records, recipe.json_fields, pre, extra_keys=extra)
+    if recipe.items:
+        columns["item_count"] = item_count(values[recipe.items[0]], *recipe.items, pre)
+    found = [(i, pre.reason(i)) for i in pre.rows]
+    return _Split(ctx, records.encoding, records.rows_read, pa.table(columns), quarantine, records, found)
+
+
+def parse_files(
+    recipe: Recipe, files: Sequence[tuple[Path, date]], hasher: Hasher, tz: str
+) -> tuple[dict[date, ParsedDay], dict[date, list[str]]]:
+    """Parse a batch of landing files of one source (``(path, delivery date)``, in order of day
+    and name) as one: each file is read and split on its own, then all their records are typed,
+    checked and hashed together, so the fixed cost of each vectorized step is paid once per
+    batch, not once per file.
+
+    Returns ``(parsed days, unreadable)``: a day with a file that cannot be read at all is not
+    parsed; ``unreadable[day]`` names each such file and says why.
+    """
+    with gc_paused():
+        unreadable: dict[date, list[str]] = {}
+        splits: list[_Split] = []
+        for path, day in files:
+            ctx = FileContext(recipe.source, recipe.table, Path(path), day, hasher, tz)
+            try:
+                splits.append(_split_file(recipe, ctx))
+            except UnreadableFileError as exc:
+                unreadable.setdefault(day, []).append(str(exc))
+        splits = [s for s in splits if s.ctx.delivery_date not in unreadable]
+        return _type_and_assemble(recipe, splits, hasher, tz), unreadable
+
+
+def _type_and_assemble(recipe: Recipe, splits: list[_Split], hasher: Hasher, tz: str) -> dict[date, ParsedDay]:
+    # 3. type every record of the batch at once
+    pre = PreReasons(0)
+    if recipe.csv_columns:
+        strings = split_csv_batch(
+            [s.records for s in splits], [s.quarantine for s in splits], [k for _, k in recipe.csv_columns]
+        )
+    else:
+        sizes = np.array([s.strings.num_rows for s in splits], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        for k, s in enumerate(splits):
+            for i, reason in s.pre:
+                pre.add(int(offsets[k]) + i, reason)
+        if splits:
+            strings = pa.concat_tables([s.strings for s in splits], promote_options="permissive")
+        else:
+            strings = _empty_strings(recipe)
+        strings = strings.append_column("file", pa.array(np.repeat(np.arange(len(splits)), sizes), pa.int32()))
+    pre.n = strings.num_rows
+    file_of_record = strings["file"].to_numpy()
+    typer = Typer(strings, pre)
+    good, rejected, reasons = typer.split_indexed(recipe.type_rows(typer, tz), keep=("line_no", "file"))
+
+    # the rows the typing step rejected, quarantined file by file with their raw text redacted
+    line_no = strings["line_no"].to_numpy()
+    by_file: dict[int, list[tuple[int, str]]] = {}
+    for i, reason in zip(rejected, reasons):
+        by_file.setdefault(int(file_of_record[i]), []).append((int(line_no[i]), reason))
+    for k, bad in by_file.items():
+        s = splits[k]
+        if isinstance(s.records, CsvRecords):
+            quarantine_csv_rows(bad, s.records, s.quarantine, recipe.personal)
+        else:
+            quarantine_json_rows(bad, s.records, s.quarantine, recipe.personal)
+
+    # 4. identify: hash every identifier column of the loaded rows, list the raw values per file
+    good_file = good["file"].to_numpy()
+    days = pa.array([s.ctx.delivery_date for s in splits], pa.date32())
+    names = pa.array([s.ctx.file_name for s in splits], pa.string())
+    ids = Identifiers(hasher, good_file)
+    file_index = pa.array(good_file)
+    columns: dict[str, Any] = {
+        **{c: good[c] for c in good.column_names if c != "file"},
+        "delivery_date": days.take(file_index),
+        "file_name": names.take(file_index),
     }
+    if recipe.phone:
+        columns["phone_hash"], columns["phone_masked"], columns["phone_status"] = ids.phone_columns(good[recipe.phone])
+    for h in recipe.hashed:
+        columns[h.output] = ids.hash_column(h.identifier_type, good[h.column])
+    rows = build_rows(recipe.table, columns)
+    pii, pii_file = ids.table(recipe.source, days, names)
+    profiles = profile_file = None
+    if recipe.profiles is not None:
+        keep = recipe.profiles(good)
+        chosen = pa.table({c: columns[c] for c in ("member_id", "delivery_date", "file_name", "line_no", "birthday")})
+        profiles = chosen.filter(keep).cast(PII_TABLES["member_profiles"])
+        profile_file = good["file"].filter(keep).to_numpy()
+
+    # 5. one ParsedDay per delivery day (files are in day order, so each day is a slice)
+    loaded = np.bincount(good_file, minlength=len(splits))
+    out: dict[date, ParsedDay] = {}
+    first = 0
+    while first < len(splits):
+        day = splits[first].ctx.delivery_date
+        end = first
+        while end < len(splits) and splits[end].ctx.delivery_date == day:
+            end += 1
+        loads = []
+        for k in range(first, end):
+            s = splits[k]
+            loads.append(
+                FileLoad(
+                    s.ctx.file_name, day, s.ctx.sha256, s.encoding, s.rows_read, int(loaded[k]),
+                    len(s.quarantine), s.quarantine.reasons(),
+                )
+            )
+            if not loads[-1].reconciled:  # an internal error, never a data problem
+                raise AssertionError(
+                    f"{s.ctx.label}: read {s.rows_read} rows but loaded {int(loaded[k])} + "
+                    f"quarantined {len(s.quarantine)}"
+                )
+        quarantined = [splits[k].quarantine.table(splits[k].ctx) for k in range(first, end) if len(splits[k].quarantine)]
+        out[day] = ParsedDay(
+            delivery_date=day,
+            files=loads,
+            rows=_files_slice(rows, good_file, first, end),
+            quarantine=pa.concat_tables(quarantined) if quarantined else RAW_TABLES["quarantine"].empty_table(),
+            pii=_files_slice(pii, pii_file, first, end),
+            member_profiles=_files_slice(profiles, profile_file, first, end) if profiles is not None else None,
+        )
+        first = end
+    return out
+
+
+def _files_slice(table: pa.Table, file: np.ndarray, first: int, end: int) -> pa.Table:
+    """The rows of files ``first`` … ``end - 1`` of a table ordered by file."""
+    lo, hi = np.searchsorted(file, [first, end])
+    return table.slice(int(lo), int(hi - lo))
+
+
+def _empty_strings(recipe: Recipe) -> pa.Table:
+    records = JsonRecords([], [], [], 0, "utf-8")
+    extra = [recipe.items[0]] if recipe.items else []
+    columns, _ = json_table(records, recipe.json_fields, PreReasons(0), extra_keys=extra)
+    if recipe.items:
+        columns["item_count"] = pa.array([], pa.int64())
+    return pa.table(columns)
+
+
+def parse_one(recipe: Recipe, path: Path, delivery_date: date, hasher: Hasher, tz: str) -> ParsedFile:
+    """Parse a single landing file. Raises UnreadableFileError when nothing of it can be read."""
+    days, unreadable = parse_files(recipe, [(Path(path), delivery_date)], hasher, tz)
+    if unreadable:
+        raise UnreadableFileError("; ".join(unreadable[delivery_date]))
+    day = days[delivery_date]
+    [load] = day.files
+    return ParsedFile(**vars(load), source=recipe.source, table=recipe.table, parsed=day)
 
 
 def build_rows(table: str, columns: dict[str, Any]) -> pa.Table:
@@ -1106,43 +1407,9 @@ def build_rows(table: str, columns: dict[str, Any]) -> pa.Table:
     schema = RAW_TABLES[table]
     arrays = []
     for f in schema:
-        arr = columns[f.name]
-        arrays.append(_combine(arr).cast(f.type) if arr.type != f.type else _combine(arr))
+        arr = _combine(columns[f.name])
+        arrays.append(arr.cast(f.type) if arr.type != f.type else arr)
     return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def finish(
-    ctx: FileContext,
-    *,
-    rows: pa.Table,
-    quarantine: Quarantine,
-    identifiers: Identifiers,
-    encoding: str,
-    rows_read: int,
-    member_profiles: pa.Table | None = None,
-) -> ParsedFile:
-    parsed = ParsedFile(
-        source=ctx.source,
-        table=ctx.table,
-        file_name=ctx.file_name,
-        delivery_date=ctx.delivery_date,
-        rows=rows,
-        quarantine=quarantine.table(ctx),
-        pii=identifiers.table(ctx),
-        member_profiles=member_profiles,
-        sha256=ctx.sha256,
-        encoding=encoding,
-        rows_read=rows_read,
-        rows_loaded=rows.num_rows,
-        rows_quarantined=len(quarantine),
-        quarantine_reasons=quarantine.reasons(),
-    )
-    if not parsed.reconciled:  # an internal error, never a data problem
-        raise AssertionError(
-            f"{ctx.label}: read {rows_read} rows but loaded {rows.num_rows} + "
-            f"quarantined {len(quarantine)}"
-        )
-    return parsed
 
 
 def quarantine_csv_rows(

@@ -21,28 +21,16 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from assets.ingest.common import (
     ID,
     NUM,
     TEXT,
-    FileContext,
-    Identifiers,
+    Hashed,
     JsonField,
     ParsedFile,
-    PreReasons,
-    Quarantine,
+    Recipe,
     Typer,
-    build_rows,
-    finish,
-    gc_paused,
-    item_count,
-    json_table,
-    lineage,
-    quarantine_json_rows,
-    split_jsonl,
+    parse_one,
 )
 from assets.ingest.hashing import Hasher
 
@@ -79,10 +67,7 @@ def type_rows(t: Typer, tz: str) -> dict:
     income = t.amount("income", "income", required=False, non_negative=True)
     refund = t.amount("refund", "refundAmount", required=False, non_negative=True, empty_is_zero=True)
     status = t.enum("status", "status", STATUSES, fold="upper", required=True, missing=_missing("status"))
-    t.fail(
-        pc.and_(pc.greater(refund, paid), pc.greater_equal(paid, 0)),
-        lambda i: f"refundAmount {refund[i].as_py()} is more than totalPrice {paid[i].as_py()}",
-    )
+    t.refund_within_paid(refund, paid, "refundAmount", "totalPrice")
     return {
         "order_id": order_id,
         "shop_id": t.cols["shop_id"],
@@ -99,34 +84,11 @@ def type_rows(t: Typer, tz: str) -> dict:
     }
 
 
+HASHED = [Hashed("user_id", "eleme_user_id", "eleme_user_hash")]
+RECIPE = Recipe(SOURCE, TABLE, type_rows, PERSONAL_KEYS, "member_phone", HASHED, json_fields=FIELDS,
+                items=("items", "quantity"))
+
+
 def parse_file(path: Path, delivery_date: date, hasher: Hasher, tz: str) -> ParsedFile:
     """Parse one Ele.me JSON Lines file. Raises UnreadableFileError when no line is readable."""
-    ctx = FileContext(SOURCE, TABLE, Path(path), delivery_date, hasher, tz)
-    with gc_paused():
-        quarantine = Quarantine()
-        records = split_jsonl(ctx.read(), ctx.label, quarantine)
-        pre = PreReasons(len(records.objs))
-        columns, extra = json_table(records, FIELDS, pre, extra_keys=["items"])
-        columns["item_count"] = item_count(extra["items"], "items", "quantity", pre)
-        typer = Typer(pa.table(columns), pre)
-        good, rejected = typer.split(type_rows(typer, tz))
-        quarantine_json_rows(rejected, records, quarantine, PERSONAL_KEYS)
-
-        ids = Identifiers(hasher)
-        phone_hash, phone_masked, phone_status = ids.phone_columns(good["member_phone"])
-        rows = {
-            **lineage(ctx, good),
-            **{c: good[c] for c in good.column_names},
-            "eleme_user_hash": ids.hash_column("eleme_user_id", good["user_id"]),
-            "phone_hash": phone_hash,
-            "phone_masked": phone_masked,
-            "phone_status": phone_status,
-        }
-        return finish(
-            ctx,
-            rows=build_rows(TABLE, rows),
-            quarantine=quarantine,
-            identifiers=ids,
-            encoding=records.encoding,
-            rows_read=records.rows_read,
-        )
+    return parse_one(RECIPE, path, delivery_date, hasher, tz)

@@ -21,20 +21,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from assets.ingest.common import (
-    FileContext,
-    Identifiers,
-    ParsedFile,
-    Quarantine,
-    Typer,
-    build_rows,
-    decode_text,
-    finish,
-    gc_paused,
-    lineage,
-    quarantine_csv_rows,
-    split_csv,
-)
+from assets.ingest.common import Hashed, ParsedFile, Recipe, Typer, parse_one
 from assets.ingest.hashing import Hasher
 
 SOURCE = "meituan"
@@ -77,7 +64,6 @@ AMOUNTS = [
 ]
 
 
-
 def type_rows(t: Typer) -> dict:
     """The typed columns of the export rows (Typer collects what fails, and why)."""
     order_id = t.required("order_id", "订单号")
@@ -93,10 +79,7 @@ def type_rows(t: Typer) -> dict:
     refund = t.amount("refund", "退款金额", required=False, non_negative=True, empty_is_zero=True)
     status = t.enum("status", "订单状态", STATUSES, fold=None, required=True)
     paid = amounts["paid_amount_yuan"]
-    t.fail(
-        pc.and_(pc.greater(refund, paid), pc.greater_equal(paid, 0)),
-        lambda i: f"退款金额 {refund[i].as_py()} is more than 顾客实付 {paid[i].as_py()}",
-    )
+    t.refund_within_paid(refund, paid, "退款金额", "顾客实付")
     return {
         "order_id": order_id,
         "shop_id": t.cols["shop_id"],
@@ -110,33 +93,10 @@ def type_rows(t: Typer) -> dict:
     }
 
 
+HASHED = [Hashed("user_id", "meituan_user_id", "meituan_user_hash")]
+RECIPE = Recipe(SOURCE, TABLE, lambda t, tz: type_rows(t), PERSONAL_COLUMNS, "member_phone", HASHED, csv_columns=COLUMNS)
+
+
 def parse_file(path: Path, delivery_date: date, hasher: Hasher, tz: str) -> ParsedFile:
     """Parse one Meituan export. Raises UnreadableFileError when nothing of it can be read."""
-    ctx = FileContext(SOURCE, TABLE, Path(path), delivery_date, hasher, tz)
-    with gc_paused():
-        text, encoding = decode_text(ctx.read(), ctx.label)
-        quarantine = Quarantine()
-        records = split_csv(text, COLUMNS, ctx.label, quarantine)
-        del text
-        typer = Typer(records.table)
-        good, rejected = typer.split(type_rows(typer))
-        quarantine_csv_rows(rejected, records, quarantine, PERSONAL_COLUMNS)
-
-        ids = Identifiers(hasher)
-        phone_hash, phone_masked, phone_status = ids.phone_columns(good["member_phone"])
-        columns = {
-            **lineage(ctx, good),
-            **{c: good[c] for c in good.column_names},
-            "meituan_user_hash": ids.hash_column("meituan_user_id", good["user_id"]),
-            "phone_hash": phone_hash,
-            "phone_masked": phone_masked,
-            "phone_status": phone_status,
-        }
-        return finish(
-            ctx,
-            rows=build_rows(TABLE, columns),
-            quarantine=quarantine,
-            identifiers=ids,
-            encoding=encoding,
-            rows_read=records.rows_read,
-        )
+    return parse_one(RECIPE, path, delivery_date, hasher, tz)

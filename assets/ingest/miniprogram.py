@@ -42,25 +42,15 @@ from assets.ingest.common import (
     ID,
     INT,
     TEXT,
-    FileContext,
-    Identifiers,
+    Hashed,
     JsonField,
     ParsedFile,
-    PreReasons,
-    Quarantine,
+    Recipe,
     Typer,
     UnreadableFileError,
-    build_rows,
-    finish,
-    gc_paused,
-    item_count,
-    json_table,
-    lineage,
-    quarantine_json_rows,
-    split_jsonl,
+    parse_one,
 )
 from assets.ingest.hashing import Hasher
-from assets.ingest.schemas import PII_TABLES
 
 ORDERS_SOURCE, ORDERS_TABLE = "miniprogram_orders", "miniprogram_orders"
 MEMBERS_SOURCE, MEMBERS_TABLE = "miniprogram_members", "miniprogram_members"
@@ -118,10 +108,7 @@ def type_orders(t: Typer, tz: str) -> dict:
     points = t.whole("points_redeemed", "points_redeemed", required=False, empty_is_zero=True)
     status = t.enum("status", "status", ORDER_STATUSES, required=True, missing=_missing("status"))
     fulfillment = t.enum("fulfillment", "fulfillment", FULFILLMENTS, required=False)
-    t.fail(
-        pc.and_(pc.greater(refund, paid), pc.greater_equal(paid, 0)),
-        lambda i: f"refund_fen {refund[i].as_py()} is more than paid_fen {paid[i].as_py()}",
-    )
+    t.refund_within_paid(refund, paid, "refund_fen", "paid_fen")
     return {
         "order_id": order_id,
         "order_ts_local": order_ts,
@@ -143,39 +130,14 @@ def type_orders(t: Typer, tz: str) -> dict:
     }
 
 
+ORDER_HASHED = [Hashed(c, c, f"{c}_hash") for c in ("openid", "unionid", "member_id")]
+ORDERS_RECIPE = Recipe(ORDERS_SOURCE, ORDERS_TABLE, type_orders, ORDER_PERSONAL_KEYS, "phone", ORDER_HASHED,
+                       json_fields=ORDER_FIELDS, items=("items", "qty"))
+
+
 def parse_orders_file(path: Path, delivery_date: date, hasher: Hasher, tz: str) -> ParsedFile:
     """Parse one ``orders_*.jsonl``. Raises UnreadableFileError when no line is readable."""
-    ctx = FileContext(ORDERS_SOURCE, ORDERS_TABLE, Path(path), delivery_date, hasher, tz)
-    with gc_paused():
-        quarantine = Quarantine()
-        records = split_jsonl(ctx.read(), ctx.label, quarantine)
-        pre = PreReasons(len(records.objs))
-        columns, extra = json_table(records, ORDER_FIELDS, pre, extra_keys=["items"])
-        columns["item_count"] = item_count(extra["items"], "items", "qty", pre)
-        typer = Typer(pa.table(columns), pre)
-        good, rejected = typer.split(type_orders(typer, tz))
-        quarantine_json_rows(rejected, records, quarantine, ORDER_PERSONAL_KEYS)
-
-        ids = Identifiers(hasher)
-        phone_hash, phone_masked, phone_status = ids.phone_columns(good["phone"])
-        rows = {
-            **lineage(ctx, good),
-            **{c: good[c] for c in good.column_names},
-            "openid_hash": ids.hash_column("openid", good["openid"]),
-            "unionid_hash": ids.hash_column("unionid", good["unionid"]),
-            "member_id_hash": ids.hash_column("member_id", good["member_id"]),
-            "phone_hash": phone_hash,
-            "phone_masked": phone_masked,
-            "phone_status": phone_status,
-        }
-        return finish(
-            ctx,
-            rows=build_rows(ORDERS_TABLE, rows),
-            quarantine=quarantine,
-            identifiers=ids,
-            encoding=records.encoding,
-            rows_read=records.rows_read,
-        )
+    return parse_one(ORDERS_RECIPE, path, delivery_date, hasher, tz)
 
 
 # --------------------------------------------------------------------------------------- members
@@ -234,51 +196,18 @@ def type_members(t: Typer, tz: str) -> dict:
     }
 
 
+MEMBER_HASHED = [
+    *(Hashed(c, c, f"{c}_hash") for c in ("member_id", "openid", "unionid")),
+    Hashed("member_card_no", "member_card_no", "member_card_hash"),
+]
+# The birthday of profile events goes to the restricted pii.member_profiles.
+MEMBERS_RECIPE = Recipe(MEMBERS_SOURCE, MEMBERS_TABLE, type_members, MEMBER_PERSONAL_KEYS, "phone", MEMBER_HASHED,
+                        json_fields=MEMBER_FIELDS, profiles=lambda good: pc.is_in(good["event"], pa.array(PROFILE_EVENTS)))
+
+
 def parse_members_file(path: Path, delivery_date: date, hasher: Hasher, tz: str) -> ParsedFile:
     """Parse one ``members_*.jsonl``. Raises UnreadableFileError when no line is readable."""
-    ctx = FileContext(MEMBERS_SOURCE, MEMBERS_TABLE, Path(path), delivery_date, hasher, tz)
-    with gc_paused():
-        quarantine = Quarantine()
-        records = split_jsonl(ctx.read(), ctx.label, quarantine)
-        pre = PreReasons(len(records.objs))
-        columns, _ = json_table(records, MEMBER_FIELDS, pre)
-        typer = Typer(pa.table(columns), pre)
-        good, rejected = typer.split(type_members(typer, tz))
-        quarantine_json_rows(rejected, records, quarantine, MEMBER_PERSONAL_KEYS)
-
-        ids = Identifiers(hasher)
-        phone_hash, phone_masked, phone_status = ids.phone_columns(good["phone"])
-        rows = {
-            **lineage(ctx, good),
-            **{c: good[c] for c in good.column_names},
-            "member_id_hash": ids.hash_column("member_id", good["member_id"]),
-            "openid_hash": ids.hash_column("openid", good["openid"]),
-            "unionid_hash": ids.hash_column("unionid", good["unionid"]),
-            "phone_hash": phone_hash,
-            "phone_masked": phone_masked,
-            "phone_status": phone_status,
-            "member_card_hash": ids.hash_column("member_card_no", good["member_card_no"]),
-        }
-        profiles = good.filter(pc.is_in(good["event"], pa.array(PROFILE_EVENTS)))
-        member_profiles = pa.Table.from_arrays(
-            [
-                profiles["member_id"],
-                pa.array([delivery_date] * profiles.num_rows, pa.date32()),
-                pa.array([ctx.file_name] * profiles.num_rows, pa.string()),
-                profiles["line_no"],
-                profiles["birthday"],
-            ],
-            schema=PII_TABLES["member_profiles"],
-        )
-        return finish(
-            ctx,
-            rows=build_rows(MEMBERS_TABLE, rows),
-            quarantine=quarantine,
-            identifiers=ids,
-            encoding=records.encoding,
-            rows_read=records.rows_read,
-            member_profiles=member_profiles,
-        )
+    return parse_one(MEMBERS_RECIPE, path, delivery_date, hasher, tz)
 
 
 def parse_file(path: Path, delivery_date: date, hasher: Hasher, tz: str) -> ParsedFile:

@@ -23,20 +23,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from assets.ingest.common import (
-    FileContext,
-    Identifiers,
-    ParsedFile,
-    Quarantine,
-    Typer,
-    build_rows,
-    decode_text,
-    finish,
-    gc_paused,
-    lineage,
-    quarantine_csv_rows,
-    split_csv,
-)
+from assets.ingest.common import Hashed, ParsedFile, Recipe, Typer, parse_one
 from assets.ingest.hashing import Hasher
 
 SOURCE = "pos"
@@ -110,34 +97,11 @@ def type_rows(t: Typer) -> dict:
     }
 
 
+HASHED = [Hashed("member_card_no", "member_card_no", "member_card_hash"), Hashed("pay_openid", "openid", "openid_hash")]
+RECIPE = Recipe(SOURCE, TABLE, lambda t, tz: type_rows(t), PERSONAL_COLUMNS, "member_phone", HASHED,
+                csv_columns=[(c, c) for c in COLUMNS])
+
+
 def parse_file(path: Path, delivery_date: date, hasher: Hasher, tz: str) -> ParsedFile:
     """Parse one register CSV. Raises UnreadableFileError when nothing of it can be read."""
-    ctx = FileContext(SOURCE, TABLE, Path(path), delivery_date, hasher, tz)
-    with gc_paused():
-        text, encoding = decode_text(ctx.read(), ctx.label)
-        quarantine = Quarantine()
-        records = split_csv(text, [(c, c) for c in COLUMNS], ctx.label, quarantine)
-        del text
-        typer = Typer(records.table)
-        good, rejected = typer.split(type_rows(typer))
-        quarantine_csv_rows(rejected, records, quarantine, PERSONAL_COLUMNS)
-
-        ids = Identifiers(hasher)
-        phone_hash, phone_masked, phone_status = ids.phone_columns(good["member_phone"])
-        columns = {
-            **lineage(ctx, good),
-            **{c: good[c] for c in good.column_names},
-            "member_card_hash": ids.hash_column("member_card_no", good["member_card_no"]),
-            "phone_hash": phone_hash,
-            "phone_masked": phone_masked,
-            "phone_status": phone_status,
-            "openid_hash": ids.hash_column("openid", good["pay_openid"]),
-        }
-        return finish(
-            ctx,
-            rows=build_rows(TABLE, columns),
-            quarantine=quarantine,
-            identifiers=ids,
-            encoding=encoding,
-            rows_read=records.rows_read,
-        )
+    return parse_one(RECIPE, path, delivery_date, hasher, tz)

@@ -7,11 +7,14 @@ from datetime import date
 from decimal import Decimal
 
 import duckdb
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from assets.ingest import partition
 from assets.ingest.partition import (
     UnreadableFileError,
+    ingest_days,
     ingest_partition,
     landing_files,
     read_partition,
@@ -37,12 +40,13 @@ def ingest_all(settings):
 def test_samples_land_in_the_raw_layout(settings, landing):
     results = ingest_all(settings)
     raw = settings.raw_dir
-    assert (raw / "pos_lines/2024-05-01/SH001_20240501.csv.parquet").is_file()
-    assert (raw / "pos_lines/2024-05-03/SH001_20240503.csv.parquet").is_file()
-    assert (raw / "quarantine/2024-05-03/pos__SH001_20240503.csv.parquet").is_file()
-    assert (raw / "file_loads/2024-05-01/miniprogram_orders__orders_20240501.jsonl.parquet").is_file()
-    assert (raw / "miniprogram_members/2024-05-01/members_20240501.jsonl.parquet").is_file()
-    assert (settings.pii_dir / "member_profiles/2024-05-01/miniprogram_members__members_20240501.jsonl.parquet").is_file()
+    # One file per (table, source, day), whatever the number of landing files.
+    assert (raw / "pos_lines/2024-05-01/pos.parquet").is_file()
+    assert (raw / "pos_lines/2024-05-03/pos.parquet").is_file()
+    assert (raw / "quarantine/2024-05-03/pos.parquet").is_file()
+    assert (raw / "file_loads/2024-05-01/miniprogram_orders.parquet").is_file()
+    assert (raw / "miniprogram_members/2024-05-01/miniprogram_members.parquet").is_file()
+    assert (settings.pii_dir / "member_profiles/2024-05-01/miniprogram_members.parquet").is_file()
     assert not (raw / "quarantine/2024-05-01").exists()  # nothing quarantined that day
     assert not (raw / ".staging").exists() and not (settings.pii_dir / ".staging").exists()
 
@@ -100,7 +104,8 @@ def test_quarantined_phone_is_masked_in_raw(settings, landing):
     )
     result = ingest_partition(settings, "pos", D0503)
     assert result.rows_quarantined == 3
-    table = pq.read_table(settings.raw_dir / "quarantine/2024-05-03/pos__SH002_20240503.csv.parquet")
+    table = pq.read_table(settings.raw_dir / "quarantine/2024-05-03/pos.parquet")
+    table = table.filter(pc.equal(table["file_name"], "SH002_20240503.csv"))
     raws = table.column("raw").to_pylist()
     assert raws[0] == "P1,SH002,SALE,,2024-05-03 10:00:00,VIP****2345,138****5678,微信,oX1****i0jA,1.00,0.00,abc"
     assert raws[1] == "P2,SH002,SALE,,2024-05-03 10:00:00,VIP****2345,138****5678,cash"
@@ -131,9 +136,8 @@ def test_changed_file_replaces_its_rows_and_vanished_file_is_removed(settings, l
     assert rows.num_rows == 6 and set(rows.column("store_code").to_pylist()) == {"SH001"}
     p5 = [r for r in rows.to_pylist() if r["order_no"] == "P0005"][0]
     assert p5["paid_amount_yuan"] == Decimal("8.00")
-    names = {p.name for p in settings.raw_dir.rglob("*.parquet")} | {p.name for p in settings.pii_dir.rglob("*.parquet")}
-    assert not any("SH002" in n for n in names)
-    [load] = pq.read_table(settings.raw_dir / "file_loads/2024-05-01/pos__SH001_20240501.csv.parquet").to_pylist()
+    assert not any("SH002" in v for v in string_values(settings.raw_dir) + string_values(settings.pii_dir))
+    [load] = pq.read_table(settings.raw_dir / "file_loads/2024-05-01/pos.parquet").to_pylist()
     assert load["sha256"] == hashlib.sha256((day_dir / "SH001_20240501.csv").read_bytes()).hexdigest()
 
 
@@ -171,3 +175,55 @@ def test_which_files_belong_to_a_source(settings, landing):
 def test_read_partition_without_rows_has_the_schema(settings):
     table = read_partition(settings, "eleme", date(2030, 1, 1))
     assert table.num_rows == 0 and table.schema == RAW_TABLES["eleme_orders"]
+
+
+@pytest.mark.parametrize("batch_bytes, workers", [(64 << 20, 1), (1, 1), (1, 2)], ids=["one batch", "batch per day", "two processes"])
+def test_a_range_of_days_in_batches_equals_day_by_day(settings, tmp_path, monkeypatch, batch_bytes, workers):
+    """ingest_days parses many days (and files) as one batch, or in batches spread over worker
+    processes; what it writes is exactly what day-by-day ingestion writes, the rows it hands
+    back are those written, and a day with an unreadable file fails alone."""
+    monkeypatch.setattr(partition, "BATCH_BYTES", batch_bytes)
+    days = [D0501, date(2024, 5, 2), D0503]
+    day_by_day = settings.with_paths(raw=tmp_path / "raw1", pii=tmp_path / "pii1")
+    for source in SOURCE_TABLES:
+        for day in days:
+            ingest_partition(day_by_day, source, day, hasher=None)
+        outcomes = list(ingest_days(settings, source, days, workers=workers))
+        for o in outcomes:
+            assert o.rows == read_partition(settings, source, o.delivery_date)
+        assert [o.delivery_date for o in outcomes] == days
+        assert all(o.error is None for o in outcomes)
+    assert _same_tables(settings, day_by_day)
+
+    write(settings.landing_dir / "pos/2024-05-03/SH003_20240503.csv", bytes([0xFF, 0x80]) * 100)
+    before = snapshot(settings.raw_dir / "pos_lines")
+    outcomes = {o.delivery_date: o for o in ingest_days(settings, "pos", days, workers=workers)}
+    assert outcomes[D0503].result is None and "SH003_20240503.csv" in outcomes[D0503].error
+    assert outcomes[D0501].result is not None and outcomes[D0501].rows.num_rows == 6
+    assert snapshot(settings.raw_dir / "pos_lines") == before
+
+
+def _same_tables(a, b) -> bool:
+    """The same Parquet files with the same rows (file_loads: but for loaded_at)."""
+    for root_a, root_b in ((a.raw_dir, b.raw_dir), (a.pii_dir, b.pii_dir)):
+        paths = sorted(p.relative_to(root_a) for p in root_a.rglob("*.parquet"))
+        if paths != sorted(p.relative_to(root_b) for p in root_b.rglob("*.parquet")) or not paths:
+            return False
+        for path in paths:
+            ta, tb = pq.read_table(root_a / path), pq.read_table(root_b / path)
+            if "file_loads" in path.parts:
+                ta, tb = ta.drop_columns(["loaded_at"]), tb.drop_columns(["loaded_at"])
+            if ta != tb:
+                return False
+    return True
+
+
+def test_files_of_the_earlier_one_file_per_landing_file_layout_are_replaced(settings):
+    ingest_partition(settings, "pos", D0501)
+    raw = settings.raw_dir
+    for folder, name in (("pos_lines", "SH001_20240501.csv.parquet"), ("file_loads", "pos__SH001_20240501.csv.parquet")):
+        (raw / folder / "2024-05-01" / name).write_bytes((raw / folder / "2024-05-01" / (
+            "pos.parquet")).read_bytes())
+    ingest_partition(settings, "pos", D0501)
+    assert sorted(p.name for p in (raw / "pos_lines/2024-05-01").iterdir()) == ["pos.parquet"]
+    assert sorted(p.name for p in (raw / "file_loads/2024-05-01").iterdir()) == ["pos.parquet"]

@@ -1,6 +1,7 @@
 """Write raw-layer Parquet for tests, without going through ingestion.
 
-The raw contract is ``assets/ingest/schemas.py``: ``<raw>/<table>/<delivery date>/<file>.parquet``.
+The raw contract is ``assets/ingest/schemas.py``: ``<raw>/<table>/<delivery date>/<source>.parquet`` (any
+file name under the day's folder is read).
 :func:`write_raw` fills every column a row leaves out with ``None`` and the lineage columns
 (``delivery_date``, ``file_name``, ``line_no``) automatically, so a scenario states only what it
 is about::
