@@ -1,14 +1,26 @@
 """memberflow benchmark: generate, full build, one-day incremental run, floors; prints a table.
 
-    .venv/bin/python bench/run_bench.py --persons 100000 --days 400 [--out bench/out]
+    .venv/bin/python bench/run_bench.py --persons 100000 --days 400 [--out bench/out] [--keep]
 
-Stages run as separate processes so each gets its own wall time and peak RSS (``wait4``):
-generate, ingest (every delivery day, one Dagster run), identity (dbt: staging → OneID → orders
-and members), facts (RFM, tiers, points, KPIs), audiences (every day of the range in one pass),
-publish (BI copy); then the incremental run of the last day (ingest + dbt + publish through the
-CLI). On the same data and in the same run it measures the floors — a plain DuckDB scan that
-aggregates the raw orders per buyer, scipy connected components on the identifier edges — and a
-pandas RFM baseline, and shows every stage as a ratio to its floor.
+Every stage runs as its own process, so each gets its own wall time and peak RSS (``wait4``):
+
+- generate: ``memberflow generate`` at the chosen size (``--keep`` reuses earlier data);
+- the full build through the day before the last: ingest (every delivery day, one Dagster run of
+  ``ingest_job``), then one dbt build per layer as production runs it (models, seeds and data
+  tests; no unit tests): identity (staging → OneID → orders, members, quality), facts (RFM,
+  lifecycle, tiers, points, KPIs), audiences (every day of the range in one pass), and publish
+  (the BI copy);
+- the incremental run of the last day: ``run_pipeline(D, D)``, exactly what ``memberflow run
+  --from D --through D`` does (ingest that day's partition only, one dbt build as of D, publish,
+  emit the day's audiences);
+- on the same data, each in its own process: the floors (a plain DuckDB query that scans the raw
+  orders and aggregates them per buyer; scipy connected components over the identifier edges),
+  the hand-written pandas RFM baseline and memberflow's own RFM step (the ``member_facts`` model
+  alone, rebuilt by dbt) side by side.
+
+Every stage is shown as a ratio to its floor: identity to the components floor, every other
+stage to the scan floor, the full build to the sum of both. Results also go to
+``<out>/p<persons>_d<days>/results.json``.
 """
 
 from __future__ import annotations
@@ -16,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -26,76 +39,137 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.floors import components_floor, pairwise_quality, pandas_rfm, scan_floor  # noqa: E402
+from bench.floors import pairwise_quality
 
+# dbt selections of the full-build stages (each a dbt build of models, seeds and data tests).
 DBT_STAGES = {
     "identity": "path:models/staging path:models/intermediate/orders path:models/intermediate/identity "
-    "path:models/identity path:models/marts/core path:models/quality seeds/stores",
+    "path:models/identity path:models/marts/core path:models/quality path:seeds",
     "facts": "path:models/intermediate/facts path:models/marts/members path:models/marts/loyalty path:models/marts/kpis",
-    "audiences": "path:models/audiences path:models/intermediate/audiences",
+    "audiences": "path:models/audiences",
 }
+# As the Dagster build runs dbt (no unit tests); a test runs in the stage that builds all its parents.
+PRODUCTION_BUILD = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "cautious"]
 
 
-def run_stage(name: str, code: str, env: dict[str, str]) -> dict:
-    """Run Python ``code`` in a child process; return wall seconds and the child's peak RSS."""
+def run_stage(name: str, code: str, env: dict[str, str], result_file: Path | None = None) -> dict:
+    """Run Python ``code`` in a child process; return wall seconds, the child's peak RSS and
+    whatever the child wrote as JSON to ``result_file``."""
+    if result_file is not None:
+        result_file.unlink(missing_ok=True)
+    # A script file, not ``python -c``: pyspark (imported by Great Expectations when installed)
+    # exits a process whose __main__ has no file, taking it for a doctest run.
+    script = Path(env["MEMBERFLOW_RAW"]).parent / f".stage_{os.getpid()}.py"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(code)
+    load = os.getloadavg()[0]
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, str(script)], env=env, cwd=ROOT)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"bench: stage {name} failed (exit {os.waitstatus_to_exitcode(status)})")
-    return {"stage": name, "seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
+    code_ = os.waitstatus_to_exitcode(status)
+    script.unlink(missing_ok=True)
+    if code_ != 0:
+        raise SystemExit(f"bench: stage {name} failed (exit {code_})")
+    out = {
+        "stage": name,
+        "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "load_before": load,
+    }
+    if result_file is not None and result_file.exists():
+        out["result"] = json.loads(result_file.read_text())
+    print(f"bench: {name:<24} {seconds:8.1f}s wall {out['cpu_seconds']:8.1f}s cpu "
+          f"{out['peak_rss_mb']:8.0f} MB peak  (load {load:.1f})", flush=True)
+    return out
+
+
+PRELUDE = (
+    "import json, warnings; warnings.filterwarnings('ignore')\n"
+    "from datetime import date\nfrom pathlib import Path\n"
+    "from orchestration.settings import load_settings\n"
+    "s = load_settings()\n"
+)
 
 
 def stage_code(kind: str, **kw: str) -> str:
-    prelude = (
-        "import warnings; warnings.filterwarnings('ignore')\n"
-        "from datetime import date\n"
-        "from orchestration.settings import load_settings\n"
-        "s = load_settings()\n"
-    )
-    if kind == "generate":
-        return prelude + (
-            "from generator import generate\nfrom pathlib import Path\n"
-            f"generate(Path({kw['out']!r}), persons={kw['persons']}, days={kw['days']}, "
-            f"start=date.fromisoformat({kw['start']!r}), seed=7)\n"
-        )
     if kind == "ingest":
-        return prelude + (
+        return PRELUDE + (
             "from orchestration.cli import run_job\n"
             f"run_job(s, 'ingest_job', date.fromisoformat({kw['first']!r}), date.fromisoformat({kw['last']!r}))\n"
         )
     if kind == "dbt":
-        return prelude + (
+        return PRELUDE + (
             "from orchestration.dbt_cli import run_dbt\n"
-            f"run_dbt(s, ['run', '--select', *{kw['select']!r}.split()], "
-            f"as_of_date=date.fromisoformat({kw['last']!r}), audience_from=date.fromisoformat({kw['first']!r}))\n"
+            f"run_dbt(s, {kw['args']!r}, as_of_date=date.fromisoformat({kw['last']!r}), "
+            f"audience_from=date.fromisoformat({kw['first']!r}))\n"
         )
     if kind == "publish":
-        return prelude + "from assets.publish import publish_bi_copy\npublish_bi_copy(s.warehouse_path, s.publish_dir)\n"
+        return PRELUDE + "from assets.publish import publish_bi_copy\npublish_bi_copy(s.warehouse_path, s.publish_dir)\n"
     if kind == "incremental":
-        return prelude + (
+        return PRELUDE + (
             "from orchestration.cli import run_pipeline\n"
             f"run_pipeline(s, date.fromisoformat({kw['day']!r}), date.fromisoformat({kw['day']!r}), quiet=True)\n"
+        )
+    if kind == "floor":
+        return PRELUDE + (
+            f"from bench.floors import {kw['function']}\n"
+            f"r = {kw['function']}({kw['arg']})\n"
+            f"Path({kw['result']!r}).write_text(json.dumps(r, default=str))\n"
         )
     raise ValueError(kind)
 
 
-def count_rows(warehouse: Path) -> dict[str, int]:
+def query(database: Path, sql: str, params: list | None = None):
     import duckdb
 
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = duckdb.connect(str(database), read_only=True)
     try:
-        out = {}
-        for table in ("marts.orders", "identity.one_id_map", "marts.member_facts", "audiences.audience_members"):
-            try:
-                out[table] = con.execute(f"select count(*) from {table}").fetchone()[0]
-            except Exception:  # noqa: BLE001 - a table a stage did not build
-                out[table] = -1
-        out["persons"] = con.execute("select count(distinct one_id) from marts.orders").fetchone()[0]
-        return out
+        return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+def count(database: Path, table: str) -> int:
+    try:
+        return int(query(database, f"select count(*) from {table}")[0][0])
+    except Exception:  # noqa: BLE001 - a table a stage did not build
+        return -1
+
+
+def raw_rows(raw: Path, day: str | None = None) -> dict[str, int]:
+    """Rows read / loaded / quarantined by ingestion (all days, or one delivery day)."""
+    import duckdb
+
+    where = f"where delivery_date = DATE '{day}'" if day else ""
+    r = duckdb.sql(
+        f"select coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0), "
+        f"count(*) from read_parquet('{raw}/file_loads/*/*.parquet', union_by_name = true) {where}"
+    ).fetchall()[0]
+    return {"rows_read": int(r[0]), "rows_loaded": int(r[1]), "rows_quarantined": int(r[2]), "files": int(r[3])}
+
+
+def published_rows(bi: Path) -> int:
+    files = list(bi.glob("*.duckdb"))
+    if not files:
+        return -1
+    tables = query(files[0], "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE'")
+    return sum(count(files[0], f'"{s}"."{t}"') for s, t in tables)
+
+
+def machine() -> dict:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem_gb, 1), "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}"}
 
 
 def main() -> None:
@@ -112,65 +186,120 @@ def main() -> None:
     last = start + timedelta(days=args.days - 1)
     before_last = last - timedelta(days=1)
     data = out / "data"
+    raw = out / "raw"
+    warehouse = out / "warehouse" / "memberflow.duckdb"
     env = dict(os.environ)
     env.update(
         {
             "MEMBERFLOW_LANDING": str(data / "landing"),
             "MEMBERFLOW_STORES": str(data / "stores.csv"),
-            "MEMBERFLOW_RAW": str(out / "raw"),
+            "MEMBERFLOW_RAW": str(raw),
             "MEMBERFLOW_PII": str(out / "pii"),
-            "MEMBERFLOW_WAREHOUSE": str(out / "warehouse" / "memberflow.duckdb"),
+            "MEMBERFLOW_WAREHOUSE": str(warehouse),
             "MEMBERFLOW_PUBLISH": str(out / "bi"),
             "MEMBERFLOW_OUTBOX": str(out / "outbox"),
             "PYTHONPATH": str(ROOT),
         }
     )
-    results = []
+    env.pop("DAGSTER_HOME", None)  # an ephemeral Dagster instance per run
+    results: list[dict] = []
+    started_at = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     if not (args.keep and (data / "landing").is_dir()):
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        results.append(run_stage("generate", stage_code("generate", out=str(data), persons=str(args.persons), days=str(args.days), start=args.start), env))
+        results.append(run_stage("generate", (
+            "import sys\nfrom orchestration.cli import main\n"
+            f"sys.exit(main(['generate', '--out', {str(data)!r}, '--persons', '{args.persons}', "
+            f"'--days', '{args.days}', '--start', {args.start!r}, '--seed', '7']))\n"), env))
+        results[-1]["rows"] = None
     for folder in ("raw", "pii", "warehouse", "bi", "outbox"):
         shutil.rmtree(out / folder, ignore_errors=True)
 
-    # Full build through the day before the last; the last day is the incremental run.
-    first = start.isoformat()
-    results.append(run_stage("ingest", stage_code("ingest", first=first, last=before_last.isoformat()), env))
+    # The full build through the day before the last; the last day is the incremental run.
+    first, through = start.isoformat(), before_last.isoformat()
+    results.append(run_stage("ingest", stage_code("ingest", first=first, last=through), env))
+    loads = raw_rows(raw)
+    results[-1]["rows"] = loads["rows_read"]
     for stage, select in DBT_STAGES.items():
-        results.append(run_stage(stage, stage_code("dbt", select=select, first=first, last=before_last.isoformat()), env))
+        dbt_args = [*PRODUCTION_BUILD, "--select", *select.split()]
+        results.append(run_stage(stage, stage_code("dbt", args=dbt_args, first=first, last=through), env))
     results.append(run_stage("publish", stage_code("publish"), env))
-    full_seconds = sum(r["seconds"] for r in results if r["stage"] != "generate")
-    rows = count_rows(Path(env["MEMBERFLOW_WAREHOUSE"]))
-    quality = pairwise_quality(data / "truth" / "orders.parquet", Path(env["MEMBERFLOW_WAREHOUSE"]))
-    results.append(run_stage("incremental (1 day)", stage_code("incremental", day=last.isoformat()), env))
-
-    floors = {
-        "scan": scan_floor(out / "raw"),
-        "components": components_floor(out / "raw"),
-        "pandas_rfm": pandas_rfm(Path(env["MEMBERFLOW_WAREHOUSE"]), last),
+    by_stage = {r["stage"]: r for r in results}
+    by_stage["identity"]["rows"] = count(warehouse, "marts.orders")
+    by_stage["facts"]["rows"] = count(warehouse, "marts.member_facts")
+    by_stage["audiences"]["rows"] = count(warehouse, "audiences.audience_members")
+    by_stage["publish"]["rows"] = published_rows(out / "bi")
+    full = [r for r in results if r["stage"] in ("ingest", *DBT_STAGES, "publish")]
+    full_seconds = sum(r["seconds"] for r in full)
+    full_peak = max(r["peak_rss_mb"] for r in full)
+    rows = {
+        "orders": count(warehouse, "marts.orders"),
+        "persons": int(query(warehouse, "select count(distinct one_id) from marts.orders")[0][0]),
+        "one_id_map": count(warehouse, "identity.one_id_map"),
+        "member_facts": count(warehouse, "marts.member_facts"),
+        "audience_members": count(warehouse, "audiences.audience_members"),
+        **{f"ingest_{k}": v for k, v in loads.items()},
     }
-    floor_total = floors["scan"]["seconds"] + floors["components"]["seconds"]
+    quality = pairwise_quality(data / "truth" / "orders.parquet", warehouse)
 
+    # Floors and baselines on the same data, as of the same day, before the incremental run.
+    floor_file = out / "floor.json"
+    scan = run_stage("floor: scan + aggregate", stage_code("floor", function="scan_floor", arg=f"Path({str(raw)!r})", result=str(floor_file)), env, floor_file)
+    components = run_stage("floor: scipy components", stage_code("floor", function="components_floor", arg=f"Path({str(raw)!r})", result=str(floor_file)), env, floor_file)
+    pandas = run_stage("baseline: pandas RFM", stage_code("floor", function="pandas_rfm", arg=f"Path({str(warehouse)!r}), date.fromisoformat({through!r})", result=str(floor_file)), env, floor_file)
+    rfm = run_stage("memberflow RFM (dbt)", stage_code("dbt", args=["run", "--select", "member_facts"], first=first, last=through), env)
+    scan["rows"] = scan["result"]["rows"]
+    components["rows"] = components["result"]["edges"]
+    pandas["rows"] = pandas["result"]["members"]
+    rfm["rows"] = count(warehouse, "marts.member_facts")
+
+    # The incremental run of the last day.
+    results.append(run_stage("incremental (1 day)", stage_code("incremental", day=last.isoformat()), env))
+    results[-1]["rows"] = raw_rows(raw, last.isoformat())["rows_read"]
+    finished_at = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+
+    floor_for = {"identity": components}
+    floor_total = scan["seconds"] + components["seconds"]
+    floor_peak = max(scan["peak_rss_mb"], components["peak_rss_mb"])
+
+    def line(r: dict, floor: dict | None) -> str:
+        rows_ = r.get("rows")
+        rate = f"{rows_ / r['seconds']:>11,.0f}" if rows_ and rows_ > 0 else f"{'':>11}"
+        ratio = f"{r['seconds'] / floor['seconds']:>8.1f}×" if floor else f"{'':>9}"
+        shown = f"{rows_:>12,}" if rows_ is not None and rows_ >= 0 else f"{'':>12}"
+        return (f"{r['stage']:<26}{r['seconds']:>9.1f}{r['cpu_seconds']:>9.1f}{shown}{rate}"
+                f"{r['peak_rss_mb']:>10,.0f}{ratio}{r['load_before']:>7.1f}")
+
+    m = machine()
     print(f"\nmemberflow benchmark: {args.persons:,} persons × {args.days} days "
-          f"({rows.get('marts.orders', 0):,} orders, {rows.get('persons', 0):,} persons found), "
-          f"{os.cpu_count()} cores")
-    print(f"{'stage':<22}{'wall s':>10}{'peak RSS MB':>14}")
+          f"({rows['orders']:,} orders, {rows['persons']:,} persons found, {loads['rows_read']:,} landing rows in "
+          f"{loads['files']:,} files)")
+    print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; {m['system']}; Python {m['python']}; "
+          f"{started_at} → {finished_at}")
+    header = f"{'stage':<26}{'wall s':>9}{'cpu s':>9}{'rows':>12}{'rows/s':>11}{'peak MB':>10}{'× floor':>9}{'load':>7}"
+    print(header)
+    print("-" * len(header))
     for r in results:
-        print(f"{r['stage']:<22}{r['seconds']:>10.1f}{r['peak_rss_mb']:>14.0f}")
-    print(f"{'full build':<22}{full_seconds:>10.1f}   = {full_seconds / floor_total:.1f}× the floor")
-    print(f"\nfloors on the same data: scan+aggregate {floors['scan']['seconds']:.1f}s "
-          f"({floors['scan']['rows']:,} rows), scipy components {floors['components']['seconds']:.1f}s "
-          f"({floors['components']['components_seconds']:.1f}s in scipy; {floors['components']['edges']:,} edges, "
-          f"{floors['components']['components']:,} components)")
-    identity = next(r for r in results if r["stage"] == "identity")
-    facts = next(r for r in results if r["stage"] == "facts")
-    print(f"identity / components floor: {identity['seconds'] / floors['components']['seconds']:.1f}×; "
-          f"facts / scan floor: {facts['seconds'] / floors['scan']['seconds']:.1f}×")
-    print(f"pandas RFM baseline: {floors['pandas_rfm']['seconds']:.1f}s for {floors['pandas_rfm']['members']:,} "
-          f"members (memberflow facts stage: {facts['seconds']:.1f}s, all facts incl. tiers and points)")
+        print(line(r, floor_for.get(r["stage"], scan) if r["stage"] != "generate" else None))
+    print("-" * len(header))
+    print(f"{'full build':<26}{full_seconds:>9.1f}{sum(r['cpu_seconds'] for r in full):>9.1f}{'':>12}{'':>11}"
+          f"{full_peak:>10,.0f}{full_seconds / floor_total:>8.1f}×   (floor = scan + components = {floor_total:.1f}s)")
+    for r in (scan, components, pandas, rfm):
+        print(line(r, None))
+    print(f"\nfloors: scan+aggregate {scan['seconds']:.1f}s over {scan['result']['rows']:,} raw order rows; "
+          f"components {components['seconds']:.1f}s ({components['result']['components_seconds']:.1f}s in scipy; "
+          f"{components['result']['edges']:,} edges, {components['result']['components']:,} components); "
+          f"peak RSS of the floors {floor_peak:,.0f} MB")
+    print(f"RFM side by side: pandas {pandas['seconds']:.1f}s ({pandas['result']['seconds']:.1f}s in pandas) vs "
+          f"memberflow member_facts {rfm['seconds']:.1f}s (a dbt process; RFM, lifecycle and channel mix)")
     print(f"OneID vs ground truth (pairwise, identified orders): precision {quality['precision']:.3f}, "
           f"recall {quality['recall']:.3f}")
-    (out / "results.json").write_text(json.dumps({"results": results, "floors": floors, "rows": rows, "quality": quality}, indent=2, default=str))
+    (out / "results.json").write_text(json.dumps(
+        {"machine": m, "persons": args.persons, "days": args.days, "started": started_at, "finished": finished_at,
+         "results": results, "floors": {"scan": scan, "components": components},
+         "baselines": {"pandas_rfm": pandas, "memberflow_rfm": rfm}, "rows": rows, "quality": quality,
+         "full_build": {"seconds": full_seconds, "peak_rss_mb": full_peak, "floor_seconds": floor_total}},
+        indent=2, default=str))
 
 
 if __name__ == "__main__":
