@@ -18,7 +18,7 @@ import duckdb
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.dbt_cli import dbt_vars_arg, run_dbt
+from orchestration.dbt_cli import dbt_vars_arg, prepare_warehouse, run_dbt
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WAREHOUSE_WRITER_POOL, MemberflowConfig
 from orchestration.settings import DBT_PROJECT_DIR, load_settings
@@ -103,7 +103,7 @@ def memberflow_dbt_assets(
     from assets.ingest.layout import ensure_raw_layout
 
     ensure_raw_layout(settings.raw_dir, settings.pii_dir)
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    prepare_warehouse(settings)
     first, as_of = run_days(context)
     context.log.info(
         f"dbt build as of {as_of} (audiences from {first}) into {settings.warehouse_path}"
@@ -111,7 +111,7 @@ def memberflow_dbt_assets(
     # Production builds run models, seeds and data tests; dbt unit tests belong to the test suite.
     args = ["build", "--exclude-resource-type", "unit_test", *dbt_vars_arg(settings, as_of, first)]
     events = dbt.cli(args, context=context).stream()
-    if getattr(settings, "engine", "duckdb") != "duckdb":
+    if settings.engine != "duckdb":  # Spark: no row counts (they would start a Spark session)
         yield from events
         return
     # DuckDB: the file is dbt's until it exits, so the events are held until the stream ends and

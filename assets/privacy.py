@@ -33,8 +33,10 @@ import pyarrow.parquet as pq
 from dagster import AssetExecutionContext
 
 from assets.audiences.emit import render_csv
+from orchestration.engine import open_reader
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WAREHOUSE_WRITER_POOL, MemberflowConfig
+from orchestration.settings import Settings
 
 STATE_FILE = ".forget_state.json"
 FORGOTTEN_KEY = dg.AssetKey(["identity", "forgotten_identifiers"])
@@ -61,8 +63,8 @@ class ForgetReport:
     files_checked: int = 0
 
 
-def read_forgotten(warehouse: Path) -> Forgotten:
-    con = duckdb.connect(str(warehouse), read_only=True)
+def read_forgotten(warehouse: Settings | Path) -> Forgotten:
+    con = open_reader(warehouse)
     try:
         rows = con.execute(
             "select identifier_hash, member_id, one_id from identity.forgotten_identifiers"
@@ -167,7 +169,7 @@ def _forget_in_outbox(outbox: Path, forgotten: Forgotten, since_ns: int, report:
             report.outbox_sets_rewritten += 1
 
 
-def forget_deleted_persons(warehouse: Path, pii_dir: Path, outbox: Path) -> ForgetReport:
+def forget_deleted_persons(warehouse: Settings | Path, pii_dir: Path, outbox: Path) -> ForgetReport:
     """Apply ``identity.forgotten_identifiers`` to the pii store and the outbox (idempotent)."""
     forgotten = read_forgotten(warehouse)
     report = ForgetReport(persons=len(forgotten.one_ids))
@@ -198,6 +200,6 @@ def forget_deleted_persons(warehouse: Path, pii_dir: Path, outbox: Path) -> Forg
 )
 def forget_deleted(context: AssetExecutionContext, memberflow: MemberflowConfig) -> dg.MaterializeResult:
     settings = memberflow.settings()
-    report = forget_deleted_persons(settings.warehouse_path, settings.pii_dir, settings.outbox_dir)
+    report = forget_deleted_persons(settings, settings.pii_dir, settings.outbox_dir)
     context.log.info(f"forget: {report}")
     return dg.MaterializeResult(metadata={k: v for k, v in vars(report).items()})

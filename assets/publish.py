@@ -16,14 +16,16 @@ from dagster import AssetExecutionContext
 import duckdb
 
 from assets.dbt import memberflow_dbt_assets
+from orchestration.engine import attach_warehouse
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WAREHOUSE_WRITER_POOL, MemberflowConfig
+from orchestration.settings import Settings
 
 BI_SCHEMAS = ("marts", "quality", "audiences")
 BI_FILE_NAME = "memberflow_bi.duckdb"
 
 
-def publish_bi_copy(warehouse: Path, publish_dir: Path) -> dict[str, int]:
+def publish_bi_copy(warehouse: Settings | Path, publish_dir: Path) -> dict[str, int]:
     """Copy every table and view of the BI schemas into a fresh file; return rows per table."""
     publish_dir.mkdir(parents=True, exist_ok=True)
     target = publish_dir / BI_FILE_NAME
@@ -32,7 +34,10 @@ def publish_bi_copy(warehouse: Path, publish_dir: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     con = duckdb.connect(str(staging))
     try:
-        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        if isinstance(warehouse, Settings):  # either engine (Spark: its tables' Parquet)
+            attach_warehouse(con, warehouse, "wh")
+        else:
+            con.execute(f"attach '{warehouse}' as wh (read_only)")
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
             "where table_catalog = 'wh' and table_schema in "
@@ -72,7 +77,7 @@ def publish_bi_copy(warehouse: Path, publish_dir: Path) -> dict[str, int]:
 )
 def bi_copy(context: AssetExecutionContext, memberflow: MemberflowConfig) -> dg.MaterializeResult:
     settings = memberflow.settings()
-    counts = publish_bi_copy(settings.warehouse_path, settings.publish_dir)
+    counts = publish_bi_copy(settings, settings.publish_dir)
     context.log.info(f"published {len(counts)} tables to {settings.publish_dir / BI_FILE_NAME}")
     return dg.MaterializeResult(
         metadata={

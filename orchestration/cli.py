@@ -191,12 +191,13 @@ def run_pipeline(settings: Settings, start: date | None, through: date, quiet: b
     started = time.perf_counter()
     result = run_job(settings, "daily_pipeline_job", start, through, report)
     report(f"emit audiences {start} … {through} to {settings.outbox_dir}")
-    run_job(settings, "outbox_job", start, through, report)
+    outbox = run_job(settings, "outbox_job", start, through, report)
     elapsed = time.perf_counter() - started
     report(f"done in {elapsed:.1f}s (run {result.run_id})")
     materializations = {
         event.asset_key.to_user_string(): event.materialization.metadata
-        for event in result.get_asset_materialization_events()
+        for run in (result, outbox)
+        for event in run.get_asset_materialization_events()
     }
     return {"start": start, "through": through, "seconds": elapsed, "run_id": result.run_id,
             "materializations": materializations}

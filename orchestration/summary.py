@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from orchestration.engine import open_warehouse
 from orchestration.settings import Settings
 
 _QUERIES = [
@@ -23,11 +24,11 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def print_summary(settings: Settings) -> None:
-    path = settings.warehouse_path
+    path = settings.warehouse_path if settings.engine == "duckdb" else settings.spark_warehouse_dir
     if not path.exists():
         print(f"no warehouse at {path}")
         return
-    con = duckdb.connect(str(path), read_only=True)
+    con = open_warehouse(settings)
     try:
         existing = _tables(con)
         print(f"\nwarehouse: {path}")

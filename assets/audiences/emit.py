@@ -21,6 +21,9 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.engine import open_reader
+from orchestration.settings import Settings
+
 AUDIENCES = ("reactivation", "points_expiry", "tier_downgrade")
 
 CSV_COLUMNS = [
@@ -79,9 +82,10 @@ def _pii_values(pii_dir: Path, identifier_type: str, hashes: list[str]) -> dict[
     return dict(rows)
 
 
-def audience_rows(warehouse: Path, pii_dir: Path, audience: str, as_of: date) -> list[dict]:
-    """The rows of one (audience, D) from the warehouse history, with phone/unionid resolved."""
-    con = duckdb.connect(str(warehouse), read_only=True)
+def audience_rows(warehouse: Settings | Path, pii_dir: Path, audience: str, as_of: date) -> list[dict]:
+    """The rows of one (audience, D) from the warehouse history, with phone/unionid resolved.
+    ``warehouse``: the run's settings (either engine) or a DuckDB warehouse file."""
+    con = open_reader(warehouse)
     try:
         cursor = con.execute(
             """
@@ -122,7 +126,7 @@ def render_csv(rows: list[dict]) -> bytes:
 
 
 def emit_audience(
-    warehouse: Path, pii_dir: Path, outbox: Path, audience: str, as_of: date
+    warehouse: Settings | Path, pii_dir: Path, outbox: Path, audience: str, as_of: date
 ) -> Emission:
     """Emit (audience, D) once. An existing set is left untouched and reported as not emitted."""
     if audience not in AUDIENCES:

@@ -38,7 +38,7 @@ def build_outbox_asset(audience: str) -> dg.AssetsDefinition:
         emitted, existing, rows = [], [], 0
         for day in partition_days(context):
             result = emit_audience(
-                settings.warehouse_path, settings.pii_dir, settings.outbox_dir, audience, day
+                settings, settings.pii_dir, settings.outbox_dir, audience, day
             )
             rows += result.rows
             (emitted if result.emitted else existing).append(f"{day}: {result.rows} rows")
