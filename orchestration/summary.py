@@ -8,7 +8,7 @@ from orchestration.engine import open_warehouse
 from orchestration.settings import Settings
 
 _QUERIES = [
-    ("orders", "select count(*) as orders, count(one_id) as with_one_id from marts.orders"),
+    ("orders", "select count(*) || ' (' || count(one_id) || ' with a one_id)' from marts.orders"),
     ("members", "select count(*) as registered_members from marts.members"),
     ("lifecycle", "select lifecycle, count(*) as n from marts.member_facts group by 1 order by 2 desc"),
     ("rfm segments", "select rfm_segment, count(*) as n from marts.member_facts where rfm_segment is not null group by 1 order by 2 desc"),
