@@ -118,12 +118,10 @@ def _forget_in_pii(pii_dir: Path, forgotten: Forgotten, since_ns: int, report: F
         # one DuckDB scan tells which files hold a forgotten value; only those are rewritten
         con = duckdb.connect()
         try:
-            con.execute("create temp table drop_values (v varchar)")
-            con.executemany("insert into drop_values values (?)", [(v,) for v in sorted(drop)])
             hits = [Path(f) for (f,) in con.execute(
                 f"select distinct filename from read_parquet(?, filename = true, union_by_name = true) "
-                f"where {column} in (select v from drop_values)",
-                [[str(p) for p in files]],
+                f"where {column} in (select unnest(?))",
+                [[str(p) for p in files], sorted(drop)],
             ).fetchall()]
         finally:
             con.close()
@@ -172,16 +170,17 @@ def _forget_in_outbox(outbox: Path, forgotten: Forgotten, since_ns: int, report:
 def forget_deleted_persons(warehouse: Settings | Path, pii_dir: Path, outbox: Path) -> ForgetReport:
     """Apply ``identity.forgotten_identifiers`` to the pii store and the outbox (idempotent)."""
     forgotten = read_forgotten(warehouse)
+    digest = forgotten.digest()
     report = ForgetReport(persons=len(forgotten.one_ids))
     state_path = pii_dir / STATE_FILE
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
     # the same forgotten set as last time: only files written since then can hold its values
-    since_ns = state.get("checked_ns", 0) if state.get("digest") == forgotten.digest() else 0
+    since_ns = state.get("checked_ns", 0) if state.get("digest") == digest else 0
     _forget_in_pii(pii_dir, forgotten, since_ns, report)
     _forget_in_outbox(outbox, forgotten, since_ns, report)
     pii_dir.mkdir(parents=True, exist_ok=True)
     # after our own rewrites: no other writer runs beside this step (pool duckdb_writer)
-    _replace(state_path, json.dumps({"digest": forgotten.digest(), "checked_ns": time.time_ns()}).encode())
+    _replace(state_path, json.dumps({"digest": digest, "checked_ns": time.time_ns()}).encode())
     return report
 
 

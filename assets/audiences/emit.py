@@ -65,17 +65,14 @@ def _pii_values(pii_dir: Path, identifier_type: str, hashes: list[str]) -> dict[
         return {}
     con = duckdb.connect()
     try:
-        con.execute("create temp table wanted (h varchar)")
-        con.executemany("insert into wanted values (?)", [(h,) for h in sorted(set(hashes))])
         rows = con.execute(
             f"""
             select identifier_hash, min(value)
-            from read_parquet('{pii_dir}/identifiers/*/*.parquet', union_by_name = true) p
-            join wanted w on w.h = p.identifier_hash
-            where identifier_type = ?
+            from read_parquet('{pii_dir}/identifiers/*/*.parquet', union_by_name = true)
+            where identifier_type = ? and identifier_hash in (select unnest(?))
             group by 1
             """,
-            [identifier_type],
+            [identifier_type, sorted(set(hashes))],
         ).fetchall()
     finally:
         con.close()

@@ -5,8 +5,7 @@
     tasks (a staging view rereads every raw file and ranks the versions again for each test and
     model that reads it); and readers outside Spark (the BI copy, the outbox) can only open
     tables, as Parquet folders. The logic is the same; only where the result lives differs.
-    dbt_project.yml says the same for the staging layer (target.type: macros cannot be called
-    there). -#}
+    The staging layer is a table on both engines (dbt_project.yml), for the same reason. -#}
 {% macro view_materialization() -%}
   {{ return(adapter.dispatch('view_materialization', 'memberflow')()) }}
 {%- endmacro %}
