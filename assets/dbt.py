@@ -8,6 +8,7 @@ the range's last day (``BackfillPolicy.single_run()``), so a 400-day backfill is
 
 import fcntl
 import os
+import shutil
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -60,6 +61,23 @@ def prepare_manifest(force: bool = False) -> Path:
     return MANIFEST_PATH
 
 
+def keep_partial_parse(run_target: Path) -> None:
+    """Hand the parse state of a run back to the project's target folder. dagster-dbt starts
+    every run in a folder of its own from target/partial_parse.msgpack; when this run had to
+    parse again (other paths or rules than the prepared manifest), the next run starts from its
+    result instead of parsing the whole project again. Replaced atomically."""
+    produced = Path(run_target) / "partial_parse.msgpack"
+    kept = MANIFEST_PATH.parent / "partial_parse.msgpack"
+    try:
+        if not produced.is_file() or (kept.is_file() and kept.read_bytes() == produced.read_bytes()):
+            return
+        staged = kept.with_name(f".partial_parse.{os.getpid()}.msgpack")
+        shutil.copyfile(produced, staged)
+        os.replace(staged, kept)
+    except OSError:  # a cache only: the next run parses again
+        pass
+
+
 class MemberflowDbtTranslator(DagsterDbtTranslator):
     """Groups by layer (the folder under models/), keys by model name."""
 
@@ -108,15 +126,21 @@ def memberflow_dbt_assets(
     context.log.info(
         f"dbt build as of {as_of} (audiences from {first}) into {settings.warehouse_path}"
     )
+    # D and the first audience day go by environment (dagster-dbt hands dbt a copy of ours), so
+    # that the vars stay those of the prepared manifest and dbt's partial parse is reused.
+    os.environ.update(settings.run_env(as_of, first))
     # Production builds run models, seeds and data tests; dbt unit tests belong to the test suite.
-    args = ["build", "--exclude-resource-type", "unit_test", *dbt_vars_arg(settings, as_of, first)]
-    events = dbt.cli(args, context=context).stream()
+    args = ["build", "--exclude-resource-type", "unit_test", *dbt_vars_arg(settings)]
+    invocation = dbt.cli(args, context=context)
+    events = invocation.stream()
     if settings.engine != "duckdb":  # Spark: no row counts (they would start a Spark session)
         yield from events
+        keep_partial_parse(invocation.target_path)
         return
     # DuckDB: the file is dbt's until it exits, so the events are held until the stream ends and
     # then given their row counts and distributions from one read-only connection.
     held = list(events)
+    keep_partial_parse(invocation.target_path)
     outputs = {
         i: context.asset_key_for_output(e.output_name)
         for i, e in enumerate(held)

@@ -122,6 +122,32 @@ def pandas_rfm(warehouse: Path, as_of: date) -> dict[str, float]:
     return {"seconds": time.perf_counter() - started, "members": n}
 
 
+def step_seconds(run_ids: list[str]) -> dict[str, float]:
+    """Wall seconds of every step of the given Dagster runs (the instance of DAGSTER_HOME), plus
+    each run's time before its first step starts (launch, resources) as ``<job> start``."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    out: dict[str, float] = {}
+    for run_id in run_ids:
+        logs = instance.all_logs(run_id)
+        run = instance.get_run_by_id(run_id)
+        started: dict[str, float] = {}
+        first = None
+        for entry in logs:
+            event = entry.dagster_event
+            if event is None:
+                continue
+            if event.event_type_value == "STEP_START":
+                started[event.step_key] = entry.timestamp
+                first = entry.timestamp if first is None else first
+            elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in started:
+                out[event.step_key] = entry.timestamp - started[event.step_key]
+        if logs and first is not None:
+            out[f"{run.job_name} start"] = first - logs[0].timestamp
+    return out
+
+
 def pairwise_quality(truth_orders: Path, warehouse: Path) -> dict[str, float]:
     """Pairwise precision / recall of "same person" over identified orders vs the ground truth.
 

@@ -106,11 +106,19 @@ def stage_code(kind: str, **kw: str) -> str:
             f"audience_from=date.fromisoformat({kw['first']!r}))\n"
         )
     if kind == "publish":
-        return PRELUDE + "from assets.publish import publish_bi_copy\npublish_bi_copy(s.warehouse_path, s.publish_dir)\n"
+        # what the pipeline runs after the build: the PIPL forget step, then the BI copy
+        return PRELUDE + (
+            "from assets.privacy import forget_deleted_persons\n"
+            "forget_deleted_persons(s, s.pii_dir, s.outbox_dir)\n"
+            "from assets.publish import publish_bi_copy\npublish_bi_copy(s.warehouse_path, s.publish_dir)\n"
+        )
     if kind == "incremental":
+        # a Dagster instance of its own (DAGSTER_HOME in env) so that the steps can be timed
         return PRELUDE + (
             "from orchestration.cli import run_pipeline\n"
-            f"run_pipeline(s, date.fromisoformat({kw['day']!r}), date.fromisoformat({kw['day']!r}), quiet=True)\n"
+            f"r = run_pipeline(s, date.fromisoformat({kw['day']!r}), date.fromisoformat({kw['day']!r}), quiet=True)\n"
+            "from bench.floors import step_seconds\n"
+            f"Path({kw['result']!r}).write_text(json.dumps(step_seconds([r['run_id'], r['outbox_run_id']])))\n"
         )
     if kind == "floor":
         return PRELUDE + (
@@ -156,6 +164,17 @@ def published_rows(bi: Path) -> int:
         return -1
     tables = query(files[0], "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE'")
     return sum(count(files[0], f'"{s}"."{t}"') for s, t in tables)
+
+
+def dbt_node_seconds(run_results: Path, unique_id: str) -> float:
+    """A node's execution time in a dbt run_results.json (-1 when absent)."""
+    try:
+        for node in json.loads(run_results.read_text())["results"]:
+            if node["unique_id"] == unique_id:
+                return float(node["execution_time"])
+    except (OSError, ValueError, KeyError):
+        pass
+    return -1.0
 
 
 def machine() -> dict:
@@ -248,14 +267,22 @@ def main() -> None:
     components = run_stage("floor: scipy components", stage_code("floor", function="components_floor", arg=f"Path({str(raw)!r})", result=str(floor_file)), env, floor_file)
     pandas = run_stage("baseline: pandas RFM", stage_code("floor", function="pandas_rfm", arg=f"Path({str(warehouse)!r}), date.fromisoformat({through!r})", result=str(floor_file)), env, floor_file)
     rfm = run_stage("memberflow RFM (dbt)", stage_code("dbt", args=["run", "--select", "member_facts"], first=first, last=through), env)
+    rfm["model_seconds"] = dbt_node_seconds(ROOT / "dbt_project" / "target" / "run_results.json", "model.memberflow.member_facts")
     scan["rows"] = scan["result"]["rows"]
     components["rows"] = components["result"]["edges"]
     pandas["rows"] = pandas["result"]["members"]
     rfm["rows"] = count(warehouse, "marts.member_facts")
 
-    # The incremental run of the last day.
-    results.append(run_stage("incremental (1 day)", stage_code("incremental", day=last.isoformat()), env))
+    # The incremental run of the last day, on a Dagster instance of its own (its steps are timed).
+    steps_file = out / "steps.json"
+    dagster_home = out / "dagster_home"
+    shutil.rmtree(dagster_home, ignore_errors=True)
+    dagster_home.mkdir(parents=True)
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    results.append(run_stage("incremental (1 day)", stage_code("incremental", day=last.isoformat(), result=str(steps_file)),
+                             {**env, "DAGSTER_HOME": str(dagster_home)}, steps_file))
     results[-1]["rows"] = raw_rows(raw, last.isoformat())["rows_read"]
+    steps = results[-1].get("result", {})
     finished_at = time.strftime("%Y-%m-%d %H:%M:%S %Z")
 
     floor_for = {"identity": components}
@@ -290,14 +317,18 @@ def main() -> None:
           f"components {components['seconds']:.1f}s ({components['result']['components_seconds']:.1f}s in scipy; "
           f"{components['result']['edges']:,} edges, {components['result']['components']:,} components); "
           f"peak RSS of the floors {floor_peak:,.0f} MB")
-    print(f"RFM side by side: pandas {pandas['seconds']:.1f}s ({pandas['result']['seconds']:.1f}s in pandas) vs "
-          f"memberflow member_facts {rfm['seconds']:.1f}s (a dbt process; RFM, lifecycle and channel mix)")
+    print(f"RFM side by side: pandas {pandas['seconds']:.1f}s process ({pandas['result']['seconds']:.1f}s reading "
+          f"marts.orders and computing) vs memberflow member_facts {rfm['seconds']:.1f}s process "
+          f"({rfm['model_seconds']:.1f}s the model itself: RFM, lifecycle, channel mix, preferred hour, stores)")
+    print("incremental (1 day), by Dagster step: " + ", ".join(
+        f"{k} {v:.1f}s" for k, v in steps.items()))
     print(f"OneID vs ground truth (pairwise, identified orders): precision {quality['precision']:.3f}, "
           f"recall {quality['recall']:.3f}")
     (out / "results.json").write_text(json.dumps(
         {"machine": m, "persons": args.persons, "days": args.days, "started": started_at, "finished": finished_at,
          "results": results, "floors": {"scan": scan, "components": components},
          "baselines": {"pandas_rfm": pandas, "memberflow_rfm": rfm}, "rows": rows, "quality": quality,
+         "incremental_steps": steps,
          "full_build": {"seconds": full_seconds, "peak_rss_mb": full_peak, "floor_seconds": floor_total}},
         indent=2, default=str))
 

@@ -200,7 +200,7 @@ def run_pipeline(settings: Settings, start: date | None, through: date, quiet: b
         for event in run.get_asset_materialization_events()
     }
     return {"start": start, "through": through, "seconds": elapsed, "run_id": result.run_id,
-            "materializations": materializations}
+            "outbox_run_id": outbox.run_id, "materializations": materializations}
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -16,9 +16,15 @@ from pathlib import Path
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 
 
-def dbt_env(settings: Settings, target_path: Path | None = None) -> dict[str, str]:
+def dbt_env(
+    settings: Settings,
+    target_path: Path | None = None,
+    as_of_date: date | None = None,
+    audience_from: date | None = None,
+) -> dict[str, str]:
     env = dict(os.environ)
     env.update(settings.env())
+    env.update(settings.run_env(as_of_date, audience_from))
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env["DBT_PROFILES_DIR"] = str(DBT_PROJECT_DIR)
     if target_path is not None:
@@ -27,10 +33,10 @@ def dbt_env(settings: Settings, target_path: Path | None = None) -> dict[str, st
     return env
 
 
-def dbt_vars_arg(
-    settings: Settings, as_of_date: date | None = None, audience_from: date | None = None
-) -> list[str]:
-    return ["--vars", json.dumps(settings.dbt_vars(as_of_date, audience_from), sort_keys=True)]
+def dbt_vars_arg(settings: Settings) -> list[str]:
+    """The business rules as ``--vars``: the same string for every build of one configuration
+    (sorted keys), so dbt's partial parse is reused; the as-of date goes by environment."""
+    return ["--vars", json.dumps(settings.dbt_vars(), sort_keys=True)]
 
 
 def prepare_warehouse(settings: Settings) -> None:
@@ -60,10 +66,13 @@ def run_dbt(
         *args,
         "--project-dir",
         str(DBT_PROJECT_DIR),
-        *dbt_vars_arg(settings, as_of_date, audience_from),
+        *dbt_vars_arg(settings),
     ]
     result = subprocess.run(
-        command, env=dbt_env(settings, target_path), capture_output=True, text=True
+        command,
+        env=dbt_env(settings, target_path, as_of_date, audience_from),
+        capture_output=True,
+        text=True,
     )
     if check and result.returncode != 0:
         raise RuntimeError(

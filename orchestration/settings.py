@@ -1,7 +1,8 @@
 """The one configuration place: ``memberflow.yaml`` (SPEC §8), read once and handed to everyone.
 
 Python code reads :func:`load_settings`; dbt receives the business rules as ``--vars`` built by
-:meth:`Settings.dbt_vars`, so a rule changed in ``memberflow.yaml`` reaches both sides.
+:meth:`Settings.dbt_vars`, so a rule changed in ``memberflow.yaml`` reaches both sides, and the
+as-of date of a build as environment variables (:meth:`Settings.run_env`).
 """
 
 from __future__ import annotations
@@ -168,13 +169,12 @@ class Settings:
                 env[env_name] = str(value)
         return env
 
-    def dbt_vars(
-        self, as_of_date: date | None = None, audience_from: date | None = None
-    ) -> dict[str, Any]:
+    def dbt_vars(self) -> dict[str, Any]:
         """The business rules as dbt vars (read in models with the ``cfg()`` macro).
 
-        ``as_of_date`` is D; ``audience_from`` the first day whose audiences this build computes
-        (a run over a range of days computes every day's audiences in one pass).
+        Only what memberflow.yaml fixes: the same for every build, so that dbt's partial parse
+        holds from one run to the next. What changes per build (D, the first audience day, the
+        store master file) reaches dbt as environment variables: :meth:`run_env`.
         """
         from assets.ingest.hashing import blocklist_hashes  # local: assets import settings
 
@@ -203,13 +203,22 @@ class Settings:
             "max_linked_values": int(identity["max_linked_values"]),
             "max_orders_per_day": int(identity["max_orders_per_day"]),
             "blocklist": blocklist_hashes(self),
-            # empty: the store master file does not exist, dbt uses its seed
-            "stores_path": str(self.stores_path) if self.stores_path.is_file() else "",
         }
-        if as_of_date is not None:
-            memberflow["as_of_date"] = as_of_date.isoformat()
-            memberflow["audience_from"] = (audience_from or as_of_date).isoformat()
         return {"memberflow": memberflow}
+
+    def run_env(
+        self, as_of_date: date | None = None, audience_from: date | None = None
+    ) -> dict[str, str]:
+        """What changes per dbt build, as the environment variables that macro ``run_value``
+        reads at execution: ``as_of_date`` is D; ``audience_from`` the first day whose audiences
+        this build computes (a run over a range of days computes every day's audiences in one
+        pass); the store master CSV (empty while the file does not exist: dbt uses its seed)."""
+        return {
+            "MEMBERFLOW_AS_OF_DATE": as_of_date.isoformat() if as_of_date else "",
+            "MEMBERFLOW_AUDIENCE_FROM": (audience_from or as_of_date).isoformat() if as_of_date else "",
+            "MEMBERFLOW_STORE_MASTER": str(self.stores_path) if self.stores_path.is_file() else "",
+        }
+
 
 
 def _validate(rules: dict[str, Any]) -> None:

@@ -30,7 +30,7 @@
       {% do run_query("create table raw." ~ t ~ " using parquet options (path '" ~ raw_dir() ~ "/" ~ t
                       ~ "', recursiveFileLookup 'true')") %}
     {%- endfor %}
-    {% do spark_register_store_master(cfg('stores_path')) %}
+    {% do spark_register_store_master(run_value('stores_path')) %}
   {%- endif -%}
   select 1
 {%- endmacro %}

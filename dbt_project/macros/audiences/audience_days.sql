@@ -1,15 +1,14 @@
 {#- The days a build computes audiences for: every day D in [audience_from, as_of_date].
 
-    `audience_from` comes beside `as_of_date` in the `memberflow` var (Settings.dbt_vars); without
+    `audience_from` comes beside `as_of_date` (macro run_value); without
     it the range is the single day as_of_date. Inside the audience models a day is handled as its
     integer index in that range (day index 0 = audience_from), so that windows, cooldowns and
     reminder offsets are integer arithmetic; audience_day_index() / audience_day_date() convert. -#}
 
 {#- {'first': 'YYYY-MM-DD', 'last': 'YYYY-MM-DD', 'days': number of days in the range}. -#}
 {% macro audience_range() -%}
-  {%- set rules = var('memberflow', {}) -%}
-  {%- set last_text = rules.get('as_of_date') or '1970-01-01' -%}
-  {%- set first_text = rules.get('audience_from') or last_text -%}
+  {%- set last_text = run_value('as_of_date') or '1970-01-01' -%}
+  {%- set first_text = run_value('audience_from') or last_text -%}
   {%- set first = modules.datetime.date.fromisoformat(first_text | string) -%}
   {%- set last = modules.datetime.date.fromisoformat(last_text | string) -%}
   {%- if first > last -%}

@@ -8,7 +8,11 @@
 
     Each raw row of a current delivery gets line_uid, a bigint unique across the raw tables whose
     order within a table is the version order (delivery date, then file name, then line):
-    table number × 10^17 + rank of its delivery × 10^9 + line_no. -#}
+    table number × 10^17 + days since 1970-01-01 of its delivery date × 10^12 + rank of its file
+    name among that day's deliveries of the table × 10^8 + line_no. It depends on the row's own
+    delivery day only, so a later delivery never renumbers an earlier row: the staging tables
+    can be kept incrementally (macro staged_versions). Bounds: up to 9,999 files of a table per
+    delivery day and 99,999,999 lines per file (test assert_line_uid_parts_fit). -#}
 
 {%- macro raw_table_number(table_name) -%}
   {%- set numbers = {
@@ -32,8 +36,28 @@
   {{ return(names[table_name]) }}
 {%- endmacro -%}
 
-{#- Every delivery of each file name up to D, flagged when it repeats the previous one's bytes. -#}
-{% macro file_deliveries(table_name) -%}
+{#- Every delivery (file_name, delivery_date) of raw.<table_name> up to D, with its sha256 when
+    file_loads has it. `where`: an extra SQL condition on file_name / delivery_date. -#}
+{% macro known_deliveries(table_name, where=none) -%}
+  select file_name, delivery_date, max(sha256) as sha256
+  from (
+      select file_name, delivery_date, sha256
+      from {{ source('raw', 'file_loads') }}
+      where delivery_date <= {{ as_of_date() }}
+        and source in ('{{ raw_file_load_sources(table_name) | join("', '") }}')
+        {% if where %}and {{ where }}{% endif %}
+      union all
+      select distinct file_name, delivery_date, cast(null as {{ dbt.type_string() }}) as sha256
+      from {{ source('raw', table_name) }}
+      where delivery_date <= {{ as_of_date() }}
+        {% if where %}and {{ where }}{% endif %}
+  ) known
+  group by file_name, delivery_date
+{%- endmacro %}
+
+{#- Every delivery of each file name up to D, flagged when it repeats the previous one's bytes.
+    `where` must keep or drop a file name's deliveries all together (a condition on file_name). -#}
+{% macro file_deliveries(table_name, where=none) -%}
   select
       file_name,
       delivery_date,
@@ -43,34 +67,34 @@
            and sha256 = lag(sha256) over (partition by file_name order by delivery_date)
           then true else false
       end as is_identical_redelivery
-  from (
-      select file_name, delivery_date, max(sha256) as sha256
-      from (
-          select file_name, delivery_date, sha256
-          from {{ source('raw', 'file_loads') }}
-          where delivery_date <= {{ as_of_date() }}
-            and source in ('{{ raw_file_load_sources(table_name) | join("', '") }}')
-          union all
-          select distinct file_name, delivery_date, cast(null as {{ dbt.type_string() }}) as sha256
-          from {{ source('raw', table_name) }}
-          where delivery_date <= {{ as_of_date() }}
-      ) known
-      group by file_name, delivery_date
-  ) deliveries
+  from ({{ known_deliveries(table_name, where) }}) deliveries
 {%- endmacro %}
 
-{#- The current delivery of each file name, ranked in version order. -#}
-{% macro current_deliveries(table_name) -%}
+{#- The current delivery of each file name (its latest delivery that is not an identical
+    re-delivery). `where` as for file_deliveries. -#}
+{% macro current_deliveries(table_name, where=none) -%}
+  select file_name, max(delivery_date) as delivery_date
+  from ({{ file_deliveries(table_name, where) }}) d
+  where not is_identical_redelivery
+  group by file_name
+{%- endmacro %}
+
+{#- The rank of each file name among its delivery day's deliveries. `where` must keep or drop a
+    day's deliveries all together (a condition on delivery_date). -#}
+{% macro day_file_ranks(table_name, where=none) -%}
   select
       file_name,
       delivery_date,
-      row_number() over (order by delivery_date, file_name) as delivery_rank
-  from (
-      select file_name, max(delivery_date) as delivery_date
-      from ({{ file_deliveries(table_name) }}) d
-      where not is_identical_redelivery
-      group by file_name
-  ) current_files
+      row_number() over (partition by delivery_date order by file_name) as day_file_rank
+  from ({{ known_deliveries(table_name, where) }}) deliveries
+{%- endmacro %}
+
+{#- line_uid of a raw row `r` whose file has rank `rank` among its delivery day's files. -#}
+{% macro line_uid(table_name, r, rank) -%}
+  cast({{ raw_table_number(table_name) }} as {{ dbt.type_bigint() }}) * 100000000000000000
+    + cast({{ days_between("cast('1970-01-01' as date)", r ~ '.delivery_date') }} as {{ dbt.type_bigint() }}) * 1000000000000
+    + cast({{ rank }} as {{ dbt.type_bigint() }}) * 100000000
+    + cast({{ r }}.line_no as {{ dbt.type_bigint() }})
 {%- endmacro %}
 
 {#- The rows of raw.<table_name> that count as of D, with their line_uid. `columns`: the raw
@@ -78,48 +102,65 @@
 {% macro current_raw_rows(table_name, columns='*') -%}
   select
       {% if columns == '*' %}r.*{% else %}{% for c in columns %}r.{{ c }}{{ ", " if not loop.last }}{% endfor %}{% endif %},
-      cast({{ raw_table_number(table_name) }} as {{ dbt.type_bigint() }}) * 100000000000000000
-        + cast(cd.delivery_rank as {{ dbt.type_bigint() }}) * 1000000000
-        + cast(r.line_no as {{ dbt.type_bigint() }}) as line_uid
+      {{ line_uid(table_name, 'r', 'dr.day_file_rank') }} as line_uid
   from {{ source('raw', table_name) }} r
   inner join ({{ current_deliveries(table_name) }}) cd
       on r.file_name = cd.file_name
      and r.delivery_date = cd.delivery_date
+  inner join ({{ day_file_ranks(table_name) }}) dr
+      on r.file_name = dr.file_name
+     and r.delivery_date = dr.delivery_date
 {%- endmacro %}
 
 {#- The latest version of each record of raw.<table_name> as of D: by `key_columns`, the row
-    with the largest line_uid. Nearly every record has a single version, so the versions are
-    counted on an integer digest of the key (macro record_key_digest) and only the records
-    whose digest occurs more than once are ranked on their real key. -#}
+    with the largest line_uid; records with a null key part are left out. Nearly every record has
+    a single version, so the versions are counted on an integer digest of the key (macro
+    record_key_digest) and only the records whose digest occurs more than once are ranked on
+    their real key. -#}
 {% macro latest_raw_versions(table_name, key_columns) -%}
+  {{ latest_versions_of(current_raw_rows(table_name), current_raw_rows(table_name, key_columns), key_columns) }}
+{%- endmacro %}
+
+{#- The latest version (largest line_uid) of each key among the rows of `rows_sql`;
+    `keys_sql` selects the key columns of the same rows (cheaper to count on). -#}
+{% macro latest_versions_of(rows_sql, keys_sql, key_columns) -%}
+  {%- set keyed = [] -%}
+  {%- for k in key_columns %}{% do keyed.append(k ~ ' is not null') %}{% endfor -%}
   with repeated_keys_ as (
       select {{ record_key_digest(key_columns) }} as key_digest
-      from ({{ current_raw_rows(table_name, key_columns) }}) keys_
+      from ({{ keys_sql }}) keys_
+      where {{ keyed | join(' and ') }}
       group by {{ record_key_digest(key_columns) }}
       having count(*) > 1
+  ),
+
+  repeated_rows_ as (
+      select rows_.*
+      from ({{ rows_sql }}) rows_
+      inner join repeated_keys_ r_
+          on r_.key_digest = {{ record_key_digest(key_columns, 'rows_') }}
+      where {% for k in key_columns %}rows_.{{ k }} is not null{{ " and " if not loop.last }}{% endfor %}
+  ),
+
+  latest_repeated_ as (
+      select {% for k in key_columns %}{{ k }}, {% endfor %}max(line_uid) as line_uid
+      from repeated_rows_
+      group by {% for k in key_columns %}{{ k }}{{ ", " if not loop.last }}{% endfor %}
   )
 
-  select single_.*, 1 as version_rank_
-  from ({{ current_raw_rows(table_name) }}) single_
+  select single_.*
+  from ({{ rows_sql }}) single_
   left join repeated_keys_ r_
       on r_.key_digest = {{ record_key_digest(key_columns, 'single_') }}
   where r_.key_digest is null
+    and {% for k in key_columns %}single_.{{ k }} is not null{{ " and " if not loop.last }}{% endfor %}
 
   union all
 
-  select ranked_.*
-  from (
-      select
-          rows_.*,
-          row_number() over (
-              partition by {% for k in key_columns %}rows_.{{ k }}{{ ", " if not loop.last }}{% endfor %}
-              order by rows_.line_uid desc
-          ) as version_rank_
-      from ({{ current_raw_rows(table_name) }}) rows_
-      inner join repeated_keys_ r_
-          on r_.key_digest = {{ record_key_digest(key_columns, 'rows_') }}
-  ) ranked_
-  where version_rank_ = 1
+  select v_.*
+  from repeated_rows_ v_
+  inner join latest_repeated_ m_
+      on m_.line_uid = v_.line_uid
 {%- endmacro %}
 
 {#- An integer digest of a record key (several columns), for grouping; equal keys give equal

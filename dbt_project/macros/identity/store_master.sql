@@ -2,7 +2,7 @@
     `memberflow run --stores FILE`) when it exists, else the dbt seed `stores`. Every column is read
     as text (shop ids such as 0123 keep their zeros); stg_stores types them. -#}
 {% macro store_master_relation() -%}
-  {%- set path = cfg('stores_path') if execute else none -%}
+  {%- set path = run_value('stores_path') if execute else none -%}
   {{ return(adapter.dispatch('store_master_relation', 'memberflow')(path)) }}
 {%- endmacro %}
 

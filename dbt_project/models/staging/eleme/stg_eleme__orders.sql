@@ -1,8 +1,6 @@
+{{ config(materialized=view_materialization()) }}
 {#- Ele.me orders as of D: the latest delivered version of each orderId wins.
     status: settled | cancelled (INVALID) | refunded (REFUND_SUCCESS). -#}
-with versions as (
-    {{ latest_raw_versions('eleme_orders', ['order_id']) }}
-)
 
 select
     order_id,
@@ -23,6 +21,6 @@ select
     file_name,
     line_no,
     line_uid
-from versions
+from {{ ref('base_eleme__orders') }}
 where order_id is not null
   and business_date <= {{ as_of_date() }}

@@ -1,8 +1,6 @@
+{{ config(materialized=view_materialization()) }}
 {#- Meituan Waimai orders as of D: the latest delivered version of each 订单号 wins.
     phone_hash is 会员手机号 (the linked member's phone); 收货人电话 never identifies anyone. -#}
-with versions as (
-    {{ latest_raw_versions('meituan_orders', ['order_id']) }}
-)
 
 select
     order_id,
@@ -26,6 +24,6 @@ select
     file_name,
     line_no,
     line_uid
-from versions
+from {{ ref('base_meituan__orders') }}
 where order_id is not null
   and business_date <= {{ as_of_date() }}

@@ -1,9 +1,7 @@
+{{ config(materialized=view_materialization()) }}
 {#- Mini-program member profile events as of D (register, update, unsubscribe, delete).
     An event delivered in more than one file counts once (same member, event and time: the
     latest delivered version wins). referrer_member_id is the referrer, not this member. -#}
-with versions as (
-    {{ latest_raw_versions('miniprogram_members', ['member_id', 'event', 'event_ts_local']) }}
-)
 
 select
     event,
@@ -28,6 +26,6 @@ select
     file_name,
     line_no,
     line_uid
-from versions
+from {{ ref('base_miniprogram__member_events') }}
 where member_id is not null and event is not null and event_ts_local is not null
   and business_date <= {{ as_of_date() }}

@@ -1,8 +1,6 @@
+{{ config(materialized=view_materialization()) }}
 {#- Mini-program orders as of D (amounts in fen): the latest delivered version of each order_id.
     status: paid | cancelled | refunded; refund_fen > 0 on a paid order is a partial refund. -#}
-with versions as (
-    {{ latest_raw_versions('miniprogram_orders', ['order_id']) }}
-)
 
 select
     order_id,
@@ -29,6 +27,6 @@ select
     file_name,
     line_no,
     line_uid
-from versions
+from {{ ref('base_miniprogram__orders') }}
 where order_id is not null
   and business_date <= {{ as_of_date() }}

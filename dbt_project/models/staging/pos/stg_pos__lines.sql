@@ -1,8 +1,6 @@
+{{ config(materialized=view_materialization()) }}
 {#- POS register lines as of D: the latest version of each (store_code, order_no), SALE and REFUND
     alike (a REFUND is its own line with its own order_no, naming its sale in ref_order_no). -#}
-with versions as (
-    {{ latest_raw_versions('pos_lines', ['store_code', 'order_no']) }}
-)
 
 select
     store_code,
@@ -24,6 +22,6 @@ select
     file_name,
     line_no,
     line_uid
-from versions
+from {{ ref('base_pos__lines') }}
 where store_code is not null and order_no is not null
   and business_date <= {{ as_of_date() }}

@@ -1,0 +1,192 @@
+{#- The staging base tables, base_<source>__<entity>: the latest version of every record of a raw
+    table as of D (macros/identity/deliveries.sql), before the business-date filter that the
+    staging view on top applies.
+
+    On DuckDB they are kept incrementally. The table's comment records the D it was built for
+    ("memberflow staged as of YYYY-MM-DD"). A build for a later D reads only what was delivered
+    after that day: the files whose current delivery is new (not an identical re-delivery),
+    their rows with line_uid, and, for a record whose kept version sits in a file that was
+    delivered again with other content and that no new row covers, its other versions in the
+    raw layer. dbt's delete+insert on the record key then replaces those records; a post-hook
+    removes the records of re-delivered files that no version holds any more and sets the
+    comment. A table of an unknown or later D (a build for an earlier day, a table from before
+    this scheme) is emptied by the pre-hook and rebuilt whole; so is any table under
+    `--full-refresh`. A rerun for the same D finds nothing delivered and changes nothing.
+
+    Spark: plain tables, rebuilt whole every build (the same SQL as DuckDB's full build). -#}
+
+{% macro staging_materialization() -%}
+  {{ return(adapter.dispatch('staging_materialization', 'memberflow')()) }}
+{%- endmacro %}
+
+{% macro default__staging_materialization() -%}
+  {{ return('table') }}
+{%- endmacro %}
+
+{% macro duckdb__staging_materialization() -%}
+  {{ return('incremental') }}
+{%- endmacro %}
+
+
+{#- The D this model's existing table holds, when the table can be brought forward to this
+    build's D; none otherwise (no table yet, not incremental, unknown or later D). -#}
+{% macro staged_as_of() -%}
+  {%- if not execute or not is_incremental() -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set found = run_query(
+      "select comment from duckdb_tables() where database_name = '" ~ this.database
+      ~ "' and schema_name = '" ~ this.schema ~ "' and table_name = '" ~ this.identifier ~ "'") -%}
+  {%- set comment = found.columns[0].values()[0] if found.rows | length > 0 else none -%}
+  {%- set prefix = 'memberflow staged as of ' -%}
+  {%- if comment and comment.startswith(prefix) -%}
+    {%- set staged = comment[prefix | length:] -%}
+    {%- if staged <= run_value('as_of_date') -%}
+      {{ return(staged) }}
+    {%- endif -%}
+  {%- endif -%}
+  {{ return(none) }}
+{%- endmacro %}
+
+
+{#- A base table: its config, and its SQL: the whole table, or what changed since the D it holds. -#}
+{% macro staged_versions(table_name, key_columns) -%}
+  {%- do config(
+      materialized=staging_materialization(),
+      incremental_strategy='delete+insert',
+      unique_key=key_columns,
+      on_schema_change='append_new_columns',
+      pre_hook="{{ staged_versions_reset() }}",
+      post_hook=["{{ staged_versions_cleanup('" ~ table_name ~ "') }}", "{{ staged_versions_mark() }}"],
+  ) -%}
+  {%- set since = staged_as_of() -%}
+  {%- if since is none -%}
+    {{ latest_raw_versions(table_name, key_columns) }}
+  {%- else -%}
+    {{ staged_versions_since(table_name, key_columns, since) }}
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- Files whose current delivery as of D is later than `since`: their rows replace whatever the
+    table holds of them. -#}
+{% macro staged_changed_files(table_name, since) -%}
+  {%- set since_sql = "cast('" ~ since ~ "' as date)" -%}
+  select file_name, delivery_date
+  from ({{ current_deliveries(table_name,
+          "file_name in (select file_name from (" ~ known_deliveries(table_name, 'delivery_date > ' ~ since_sql)
+          ~ ") delivered_since_)") }}) current_
+  where delivery_date > {{ since_sql }}
+{%- endmacro %}
+
+
+{% macro staged_versions_since(table_name, key_columns, since) -%}
+  {%- set since_sql = "cast('" ~ since ~ "' as date)" -%}
+  {%- set on_keys = [] -%}
+  {%- for k in key_columns %}{% do on_keys.append('{a}.' ~ k ~ ' = {b}.' ~ k) %}{% endfor -%}
+  {%- set keyed = [] -%}
+  {%- for k in key_columns %}{% do keyed.append('r.' ~ k ~ ' is not null') %}{% endfor -%}
+  with changed_files_ as (
+      {{ staged_changed_files(table_name, since) }}
+  ),
+
+  new_rows_ as (
+      select r.*, {{ line_uid(table_name, 'r', 'dr.day_file_rank') }} as line_uid
+      from {{ source('raw', table_name) }} r
+      inner join changed_files_ c
+          on c.file_name = r.file_name
+         and c.delivery_date = r.delivery_date
+      inner join ({{ day_file_ranks(table_name, 'delivery_date > ' ~ since_sql) }}) dr
+          on dr.file_name = r.file_name
+         and dr.delivery_date = r.delivery_date
+      where r.delivery_date > {{ since_sql }}
+        and {{ keyed | join(' and ') }}
+  ),
+
+  orphaned_keys_ as (
+      {#- kept versions in a file delivered again with other content, not covered by a new row -#}
+      select distinct {% for k in key_columns %}t.{{ k }}{{ ", " if not loop.last }}{% endfor %}
+      from {{ this }} t
+      inner join changed_files_ c
+          on c.file_name = t.file_name
+      left join new_rows_ n
+          on {{ on_keys | join(' and ') | replace('{a}', 'n') | replace('{b}', 't') }}
+      where n.line_uid is null
+  ),
+
+  fallback_candidates_ as (
+      {#- their other versions: rows of files not delivered again since -#}
+      select r.*
+      from {{ source('raw', table_name) }} r
+      inner join orphaned_keys_ o
+          on {{ on_keys | join(' and ') | replace('{a}', 'o') | replace('{b}', 'r') }}
+      where r.delivery_date <= {{ as_of_date() }}
+        and r.file_name not in (select file_name from changed_files_)
+  ),
+
+  fallback_rows_ as (
+      select f.*, {{ line_uid(table_name, 'f', 'dr.day_file_rank') }} as line_uid
+      from fallback_candidates_ f
+      inner join ({{ current_deliveries(table_name, 'file_name in (select file_name from fallback_candidates_)') }}) cd
+          on cd.file_name = f.file_name
+         and cd.delivery_date = f.delivery_date
+      inner join ({{ day_file_ranks(table_name, 'delivery_date in (select delivery_date from fallback_candidates_)') }}) dr
+          on dr.file_name = f.file_name
+         and dr.delivery_date = f.delivery_date
+  ),
+
+  candidates_ as (
+      select * from new_rows_
+      union all
+      select * from fallback_rows_
+  ),
+
+  latest_ as (
+      select {% for k in key_columns %}{{ k }}, {% endfor %}max(line_uid) as line_uid
+      from candidates_
+      group by {% for k in key_columns %}{{ k }}{{ ", " if not loop.last }}{% endfor %}
+  )
+
+  select c_.*
+  from candidates_ c_
+  inner join latest_ l_
+      on l_.line_uid = c_.line_uid
+{%- endmacro %}
+
+
+{#- Pre-hook: empty a table that cannot be brought forward, so that the full build refills it. -#}
+{% macro staged_versions_reset() -%}
+  {%- if execute and is_incremental() and staged_as_of() is none -%}
+    delete from {{ this }}
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- Post-hook: drop the records of re-delivered files that no current version holds. -#}
+{% macro staged_versions_cleanup(table_name) -%}
+  {%- set since = staged_as_of() -%}
+  {%- if since is none -%}
+    select 1
+  {%- else -%}
+    delete from {{ this }} t
+    using ({{ staged_changed_files(table_name, since) }}) c
+    where t.file_name = c.file_name
+      and t.delivery_date < c.delivery_date
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- Post-hook: record the D this table now holds (DuckDB; nothing elsewhere). -#}
+{% macro staged_versions_mark() -%}
+  {{ return(adapter.dispatch('staged_versions_mark', 'memberflow')()) }}
+{%- endmacro %}
+
+{% macro default__staged_versions_mark() -%}
+  select 1
+{%- endmacro %}
+
+{% macro duckdb__staged_versions_mark() -%}
+  comment on table {{ this }} is 'memberflow staged as of {{ run_value("as_of_date") }}'
+{%- endmacro %}

@@ -1,0 +1,4 @@
+{#- Mini-program orders: the latest delivered version of each (order_id) as of D, every
+    business date (the staging view stg_miniprogram__orders leaves out those after D). Kept
+    incrementally on DuckDB: macros/staging/staged_versions.sql. -#}
+{{ staged_versions('miniprogram_orders', ['order_id']) }}
