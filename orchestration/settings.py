@@ -44,6 +44,9 @@ SPARK_ENV = {
     "shuffle_partitions": "MEMBERFLOW_SPARK_SHUFFLE_PARTITIONS",
     "threads": "MEMBERFLOW_SPARK_THREADS",
 }
+DUCKDB_ENV = {
+    "memory_limit": "MEMBERFLOW_DUCKDB_MEMORY_LIMIT",
+}
 
 
 class ConfigError(ValueError):
@@ -165,6 +168,11 @@ class Settings:
         spark = (self.rules.get("warehouse") or {}).get("spark") or {}
         for key, env_name in SPARK_ENV.items():
             value = os.environ.get(env_name) or spark.get(key)
+            if value not in (None, ""):
+                env[env_name] = str(value)
+        duck = (self.rules.get("warehouse") or {}).get("duckdb") or {}
+        for key, env_name in DUCKDB_ENV.items():
+            value = os.environ.get(env_name) or duck.get(key)
             if value not in (None, ""):
                 env[env_name] = str(value)
         return env

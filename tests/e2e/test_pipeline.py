@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.cli import run_pipeline
+from orchestration.settings import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -130,10 +131,21 @@ def test_rerun_changes_nothing(demo_build):
     outbox = demo_build.settings.outbox_dir
     manifests = {p: p.read_bytes() for p in outbox.glob("*/*/manifest.json")}
     assert manifests
-    run_pipeline(demo_build.settings, None, demo_build.through, quiet=True)
+    rerun = run_pipeline(demo_build.settings, None, demo_build.through, quiet=True)
     after = {t: _table_digest(demo_build, t) for t in tables}
     changed = [t for t in tables if before[t] != after[t]]
     assert not changed
+    # the staging base tables were brought forward from the D they hold (nothing delivered
+    # since), not rebuilt: dbt ran their incremental SQL, and they still say which D they hold
+    (run_dir,) = (DBT_PROJECT_DIR / "target").glob(f"memberflow_dbt_assets-{rerun['run_id'][:7]}-*")
+    compiled = (run_dir / "compiled" / "memberflow" / "models" / "staging" / "pos" / "base"
+                / "base_pos__lines.sql").read_text()
+    assert "changed_files_" in compiled
+    comments = demo_build.query(
+        "select table_name, comment from duckdb_tables() where table_name like 'base\\_%' escape '\\' "
+        "and table_name <> 'base_raw__deliveries'")
+    assert len(comments) == 5
+    assert {c for _, c in comments} == {f"memberflow staged as of {demo_build.through}"}
     # the same (audience, D) is never emitted twice: the files are untouched, generated_at included
     assert {p: p.read_bytes() for p in outbox.glob("*/*/manifest.json")} == manifests
 

@@ -20,7 +20,7 @@ from orchestration.dbt_cli import run_dbt
 from orchestration.settings import load_settings
 from tests.support.raw_builder import content_sha256, write_file_load, write_raw
 
-SELECTION = ["--select", "path:models/staging/pos"]
+SELECTION = ["--select", "path:models/staging/pos", "base_raw__deliveries"]
 DAYS = ["2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04"]
 
 

@@ -37,22 +37,13 @@
 {%- endmacro -%}
 
 {#- Every delivery (file_name, delivery_date) of raw.<table_name> up to D, with its sha256 when
-    file_loads has it. `where`: an extra SQL condition on file_name / delivery_date. -#}
+    file_loads has it (model base_raw__deliveries). `where`: an extra SQL condition on
+    file_name / delivery_date. -#}
 {% macro known_deliveries(table_name, where=none) -%}
-  select file_name, delivery_date, max(sha256) as sha256
-  from (
-      select file_name, delivery_date, sha256
-      from {{ source('raw', 'file_loads') }}
-      where delivery_date <= {{ as_of_date() }}
-        and source in ('{{ raw_file_load_sources(table_name) | join("', '") }}')
-        {% if where %}and {{ where }}{% endif %}
-      union all
-      select distinct file_name, delivery_date, cast(null as {{ dbt.type_string() }}) as sha256
-      from {{ source('raw', table_name) }}
-      where delivery_date <= {{ as_of_date() }}
-        {% if where %}and {{ where }}{% endif %}
-  ) known
-  group by file_name, delivery_date
+  select file_name, delivery_date, sha256
+  from {{ ref('base_raw__deliveries') }}
+  where raw_table = '{{ table_name }}'
+    {% if where %}and {{ where }}{% endif %}
 {%- endmacro %}
 
 {#- Every delivery of each file name up to D, flagged when it repeats the previous one's bytes.

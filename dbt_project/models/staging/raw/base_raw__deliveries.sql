@@ -1,0 +1,42 @@
+{#- Every delivery of every raw order and member table up to D: one row per (raw table, file
+    name, delivery date), with the file's sha256 when raw.file_loads has it. A delivery is known
+    from file_loads (so a re-delivery whose rows were all quarantined still replaces) and from the
+    rows themselves (a file without a file_loads row is never skipped). The base tables take
+    their version logic from here (macros/identity/deliveries.sql): one read of the thousands of
+    small file_loads and raw Parquet files per build, not one per use. -#}
+{%- set tables = ['pos_lines', 'meituan_orders', 'eleme_orders', 'miniprogram_orders', 'miniprogram_members'] -%}
+with load_sources as (
+    {%- for table_name in tables %}
+    {%- set outer = loop %}
+    {%- for source_name in raw_file_load_sources(table_name) %}
+    select '{{ source_name }}' as source, '{{ table_name }}' as raw_table
+    {{ "union all" if not (loop.last and outer.last) }}
+    {%- endfor %}
+    {%- endfor %}
+),
+
+loads as (
+    select s.raw_table, f.file_name, f.delivery_date, f.sha256
+    from {{ source('raw', 'file_loads') }} f
+    inner join load_sources s
+        on s.source = f.source
+    where f.delivery_date <= {{ as_of_date() }}
+),
+
+rows_seen as (
+    {%- for table_name in tables %}
+    select distinct '{{ table_name }}' as raw_table, file_name, delivery_date,
+           cast(null as {{ dbt.type_string() }}) as sha256
+    from {{ source('raw', table_name) }}
+    where delivery_date <= {{ as_of_date() }}
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
+)
+
+select raw_table, file_name, delivery_date, max(sha256) as sha256
+from (
+    select * from loads
+    union all
+    select * from rows_seen
+) known
+group by raw_table, file_name, delivery_date
