@@ -75,17 +75,21 @@ channel_counts as (
 
 preferred_channels as (
 
+    {#- most orders, ties → alphabetical source: one aggregate over an integer that orders by
+        (orders desc, source asc), instead of ranking every (one_id, source) row -#}
     select
         one_id,
-        source as preferred_channel
-    from (
-        select
-            one_id,
-            source,
-            row_number() over (partition by one_id order by orders desc, source) as channel_rank
-        from channel_counts
-    ) as ranked_channels
-    where channel_rank = 1
+        case 9 - max(orders * 10 + 9 - case source
+            {%- for source in sources | sort %}
+            when '{{ source }}' then {{ loop.index0 }}
+            {%- endfor %}
+        end) % 10
+            {%- for source in sources | sort %}
+            when {{ loop.index0 }} then '{{ source }}'
+            {%- endfor %}
+        end as preferred_channel
+    from channel_counts
+    group by one_id
 
 ),
 
@@ -103,17 +107,12 @@ hour_counts as (
 
 preferred_hours as (
 
+    {#- most orders, ties → the earlier hour (0–23), the same way -#}
     select
         one_id,
-        order_hour as preferred_hour
-    from (
-        select
-            one_id,
-            order_hour,
-            row_number() over (partition by one_id order by orders desc, order_hour) as hour_rank
-        from hour_counts
-    ) as ranked_hours
-    where hour_rank = 1
+        cast(99 - max(orders * 100 + 99 - order_hour) % 100 as integer) as preferred_hour
+    from hour_counts
+    group by one_id
 
 ),
 
