@@ -1,3 +1,4 @@
+{{ config(materialized=view_materialization()) }}
 {#- Every order line of every source as of D, on one shape, keyed by the order it belongs to.
 
     pos: a SALE line is its order ('pos:<store_code>:<order_no>'); a REFUND line belongs to its
@@ -8,8 +9,7 @@
     record_id: an integer for the order within this build (its sale's or its own line_uid), the
     key the identity models and marts.orders join on. A REFUND line's identifiers that repeat its
     sale's are left out (the order already has them), so an order never lists an identifier
-    twice. A table: three models read it (orders, identity occurrences, unknown shops), and
-    computing it costs more than reading it back. -#}
+    twice. A view: it is read once by each consumer. -#}
 with pos as (
     select * from {{ ref('stg_pos__lines') }}
 ),
