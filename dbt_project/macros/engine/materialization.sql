@@ -5,7 +5,9 @@
     tasks (a staging view rereads every raw file and ranks the versions again for each test and
     model that reads it); and readers outside Spark (the BI copy, the outbox) can only open
     tables, as Parquet folders. The logic is the same; only where the result lives differs.
-    The staging layer is a table on both engines (dbt_project.yml), for the same reason. -#}
+    The staging base tables (base_<source>__<entity>) hold the deduplicated raw rows on both
+    engines, kept incrementally on DuckDB (macros/staging/staged_versions.sql); the stg_ views on
+    them are tables on Spark like every other view. -#}
 {% macro view_materialization() -%}
   {{ return(adapter.dispatch('view_materialization', 'memberflow')()) }}
 {%- endmacro %}
