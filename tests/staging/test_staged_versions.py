@@ -84,7 +84,13 @@ def built(tmp_path_factory):
     again = build(kept, DAYS[-1])  # a rerun of the last day
     back = build(kept, DAYS[1])  # an earlier day: rebuilt whole
     fresh = {day: build(root / f"fresh_{day}.duckdb", day) for day in DAYS[1:3]}
-    return forward, again, back, fresh
+    # forward again, then a file turns up late in an old delivery folder (05-02): the next
+    # build must see it, although it was delivered before the day the tables hold
+    build(kept, DAYS[-1])
+    _deliver(base.raw_dir, "2024-05-02", "SH001_20240502_late.csv",
+             [_sale("K6", "60.00", "2024-05-02 12:00:00"), _sale("K2", "25.00", "2024-05-01 10:00:00")])
+    late = {"kept": build(kept, DAYS[-1]), "fresh": build(root / "fresh_late.duckdb", DAYS[-1])}
+    return forward, again, back, fresh, late
 
 
 def _paid(rows: list[tuple]) -> dict[str, str]:
@@ -92,14 +98,14 @@ def _paid(rows: list[tuple]) -> dict[str, str]:
 
 
 def test_each_day_brought_forward_equals_a_build_from_scratch(built):
-    forward, _, _, fresh = built
+    forward, _, _, fresh, _ = built
     for day, state in fresh.items():
         assert forward[day]["base_pos__lines"] == state["base_pos__lines"], day
         assert forward[day]["stg_pos__lines"] == state["stg_pos__lines"], day
 
 
 def test_versions_as_delivered(built):
-    forward, _, _, _ = built
+    forward, _, _, _, _ = built
     assert _paid(forward["2024-05-01"]["stg_pos__lines"]) == {"K1": "10.00", "K2": "20.00", "K3": "33.00"}
     # K1's newer version; K4 is kept in the base table but is in no staging row before 05-03
     assert _paid(forward["2024-05-02"]["stg_pos__lines"]) == {"K1": "11.00", "K2": "20.00", "K3": "33.00"}
@@ -111,7 +117,7 @@ def test_versions_as_delivered(built):
 
 
 def test_line_uid_follows_the_version_order(built):
-    forward, _, _, _ = built
+    forward, _, _, _, _ = built
     by_order = {r[0]: r for r in forward["2024-05-03"]["base_pos__lines"]}
     # the identical re-delivery of file a on 05-03 is skipped: K3 keeps its 05-01 delivery
     assert by_order["K3"][2] == date(2024, 5, 1) and by_order["K3"][3] == "SH001_20240501_a.csv"
@@ -123,7 +129,15 @@ def test_line_uid_follows_the_version_order(built):
 
 
 def test_rerun_changes_nothing_and_an_earlier_day_is_rebuilt(built):
-    forward, again, back, fresh = built
+    forward, again, back, fresh, _ = built
     assert again == forward[DAYS[-1]]
     assert back["base_pos__lines"] == fresh[DAYS[1]]["base_pos__lines"]
-    assert back["comment"] == f"memberflow staged as of {DAYS[1]}"
+    assert back["comment"].startswith(f"memberflow staged as of {DAYS[1]} deliveries ")
+
+
+def test_a_file_ingested_late_into_an_old_delivery_day_is_seen(built):
+    *_, late = built
+    assert late["kept"]["base_pos__lines"] == late["fresh"]["base_pos__lines"]
+    paid = _paid(late["kept"]["stg_pos__lines"])
+    # K6 is new; the re-delivered file b of 05-03 still holds the latest K2
+    assert paid["K6"] == "60.00" and paid["K2"] == "22.00"

@@ -3,14 +3,16 @@
     staging view on top applies.
 
     On DuckDB they are kept incrementally. The table's comment records the D it was built for
-    ("memberflow staged as of YYYY-MM-DD"). A build for a later D reads only what was delivered
+    and a digest of the deliveries it was built from ("memberflow staged as of YYYY-MM-DD
+    deliveries <md5>"). A build for a later D reads only what was delivered
     after that day: the files whose current delivery is new (not an identical re-delivery),
     their rows with line_uid, and, for a record whose kept version sits in a file that was
     delivered again with other content and that no new row covers, its other versions in the
     raw layer. dbt's delete+insert on the record key then replaces those records; a post-hook
     removes the records of re-delivered files that no version holds any more and sets the
     comment. A table of an unknown or later D (a build for an earlier day, a table from before
-    this scheme) is emptied by the pre-hook and rebuilt whole; so is any table under
+    this scheme), or one whose deliveries up to its D changed since (a file ingested late into
+    an old delivery folder), is emptied by the pre-hook and rebuilt whole; so is any table under
     `--full-refresh`. A rerun for the same D finds nothing delivered and changes nothing.
 
     Spark: plain tables, rebuilt whole every build (the same SQL as DuckDB's full build). -#}
@@ -29,8 +31,11 @@
 
 
 {#- The D this model's existing table holds, when the table can be brought forward to this
-    build's D; none otherwise (no table yet, not incremental, unknown or later D). -#}
-{% macro staged_as_of() -%}
+    build's D; none otherwise: no table yet, not incremental, a table of an unknown or later D,
+    or one whose deliveries up to its D have changed since it was built (a file ingested late
+    into an old delivery folder, an old day ingested again with other bytes). The comment keeps
+    a digest of those deliveries (macro staged_deliveries_digest). -#}
+{% macro staged_as_of(table_name) -%}
   {%- if not execute or not is_incremental() -%}
     {{ return(none) }}
   {%- endif -%}
@@ -40,12 +45,25 @@
   {%- set comment = found.columns[0].values()[0] if found.rows | length > 0 else none -%}
   {%- set prefix = 'memberflow staged as of ' -%}
   {%- if comment and comment.startswith(prefix) -%}
-    {%- set staged = comment[prefix | length:] -%}
-    {%- if staged <= run_value('as_of_date') -%}
+    {%- set parts = comment[prefix | length:].split(' deliveries ') -%}
+    {%- set staged = parts[0] -%}
+    {%- if parts | length == 2 and staged <= run_value('as_of_date')
+          and parts[1] == staged_deliveries_digest(table_name, staged) -%}
       {{ return(staged) }}
     {%- endif -%}
   {%- endif -%}
   {{ return(none) }}
+{%- endmacro %}
+
+
+{#- An md5 over every delivery of raw.<table_name> up to `through` (file name, day, sha256). -#}
+{% macro staged_deliveries_digest(table_name, through) -%}
+  {%- set found = run_query(
+      "select coalesce(md5(string_agg(file_name || '|' || cast(delivery_date as varchar) || '|' || "
+      ~ "coalesce(sha256, ''), ',' order by file_name, delivery_date)), '') from "
+      ~ ref('base_raw__deliveries') ~ " where raw_table = '" ~ table_name ~ "' and delivery_date <= cast('"
+      ~ through ~ "' as date)") -%}
+  {{ return(found.columns[0].values()[0]) }}
 {%- endmacro %}
 
 
@@ -56,10 +74,11 @@
       incremental_strategy='delete+insert',
       unique_key=key_columns,
       on_schema_change='append_new_columns',
-      pre_hook="{{ staged_versions_reset() }}",
-      post_hook=["{{ staged_versions_cleanup('" ~ table_name ~ "') }}", "{{ staged_versions_mark() }}"],
+      pre_hook="{{ staged_versions_reset('" ~ table_name ~ "') }}",
+      post_hook=["{{ staged_versions_cleanup('" ~ table_name ~ "') }}",
+                 "{{ staged_versions_mark('" ~ table_name ~ "') }}"],
   ) -%}
-  {%- set since = staged_as_of() -%}
+  {%- set since = staged_as_of(table_name) -%}
   {%- if since is none -%}
     {{ latest_raw_versions(table_name, key_columns) }}
   {%- else -%}
@@ -155,8 +174,8 @@
 
 
 {#- Pre-hook: empty a table that cannot be brought forward, so that the full build refills it. -#}
-{% macro staged_versions_reset() -%}
-  {%- if execute and is_incremental() and staged_as_of() is none -%}
+{% macro staged_versions_reset(table_name) -%}
+  {%- if execute and is_incremental() and staged_as_of(table_name) is none -%}
     delete from {{ this }}
   {%- else -%}
     select 1
@@ -166,7 +185,7 @@
 
 {#- Post-hook: drop the records of re-delivered files that no current version holds. -#}
 {% macro staged_versions_cleanup(table_name) -%}
-  {%- set since = staged_as_of() -%}
+  {%- set since = staged_as_of(table_name) -%}
   {%- if since is none -%}
     select 1
   {%- else -%}
@@ -179,14 +198,15 @@
 
 
 {#- Post-hook: record the D this table now holds (DuckDB; nothing elsewhere). -#}
-{% macro staged_versions_mark() -%}
-  {{ return(adapter.dispatch('staged_versions_mark', 'memberflow')()) }}
+{% macro staged_versions_mark(table_name) -%}
+  {{ return(adapter.dispatch('staged_versions_mark', 'memberflow')(table_name)) }}
 {%- endmacro %}
 
-{% macro default__staged_versions_mark() -%}
+{% macro default__staged_versions_mark(table_name) -%}
   select 1
 {%- endmacro %}
 
-{% macro duckdb__staged_versions_mark() -%}
-  comment on table {{ this }} is 'memberflow staged as of {{ run_value("as_of_date") }}'
+{% macro duckdb__staged_versions_mark(table_name) -%}
+  {%- set as_of = run_value("as_of_date") -%}
+  comment on table {{ this }} is 'memberflow staged as of {{ as_of }} deliveries {{ staged_deliveries_digest(table_name, as_of) if execute else "" }}'
 {%- endmacro %}
