@@ -56,14 +56,17 @@
 {%- endmacro %}
 
 
-{#- An md5 over every delivery of raw.<table_name> up to `through` (file name, day, sha256). -#}
+{#- An md5 over every delivery of raw.<table_name> up to `through` (file name, day, sha256,
+    load time) and the identifier key's fingerprint (the blocklist's hashes change with it): a
+    file loaded late into an old day, an old day ingested again with other results, or a new
+    HMAC key after a re-ingestion all change it. -#}
 {% macro staged_deliveries_digest(table_name, through) -%}
   {%- set found = run_query(
       "select coalesce(md5(string_agg(file_name || '|' || cast(delivery_date as varchar) || '|' || "
-      ~ "coalesce(sha256, ''), ',' order by file_name, delivery_date)), '') from "
+      ~ "coalesce(sha256, '') || '|' || coalesce(loaded_at, ''), ',' order by file_name, delivery_date)), '') from "
       ~ ref('base_raw__deliveries') ~ " where raw_table = '" ~ table_name ~ "' and delivery_date <= cast('"
       ~ through ~ "' as date)") -%}
-  {{ return(found.columns[0].values()[0]) }}
+  {{ return(local_md5(found.columns[0].values()[0] ~ '|' ~ tojson(cfg('blocklist') or []))) }}
 {%- endmacro %}
 
 

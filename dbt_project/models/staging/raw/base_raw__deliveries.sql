@@ -1,5 +1,6 @@
 {#- Every delivery of every raw order and member table up to D: one row per (raw table, file
-    name, delivery date), with the file's sha256 when raw.file_loads has it. A delivery is known
+    name, delivery date), with the file's sha256 and load time (as text) when raw.file_loads has
+    it; ingestion keeps a file's load time while its bytes and counts do not change. A delivery is known
     from file_loads (so a re-delivery whose rows were all quarantined still replaces) and from the
     rows themselves (a file without a file_loads row is never skipped). The base tables take
     their version logic from here (macros/identity/deliveries.sql): one read of the thousands of
@@ -16,7 +17,8 @@ with load_sources as (
 ),
 
 loads as (
-    select s.raw_table, f.file_name, f.delivery_date, f.sha256
+    select s.raw_table, f.file_name, f.delivery_date, f.sha256,
+           cast(f.loaded_at as {{ dbt.type_string() }}) as loaded_at
     from {{ source('raw', 'file_loads') }} f
     inner join load_sources s
         on s.source = f.source
@@ -26,14 +28,15 @@ loads as (
 rows_seen as (
     {%- for table_name in tables %}
     select distinct '{{ table_name }}' as raw_table, file_name, delivery_date,
-           cast(null as {{ dbt.type_string() }}) as sha256
+           cast(null as {{ dbt.type_string() }}) as sha256,
+           cast(null as {{ dbt.type_string() }}) as loaded_at
     from {{ source('raw', table_name) }}
     where delivery_date <= {{ as_of_date() }}
     {{ "union all" if not loop.last }}
     {%- endfor %}
 )
 
-select raw_table, file_name, delivery_date, max(sha256) as sha256
+select raw_table, file_name, delivery_date, max(sha256) as sha256, max(loaded_at) as loaded_at
 from (
     select * from loads
     union all
