@@ -47,6 +47,8 @@ SPARK_ENV = {
 DUCKDB_ENV = {
     "memory_limit": "MEMBERFLOW_DUCKDB_MEMORY_LIMIT",
 }
+# memberflow.yaml warehouse.<section>.<key> → the environment variable profiles.yml reads
+ENGINE_ENV = {"spark": SPARK_ENV, "duckdb": DUCKDB_ENV}
 
 
 class ConfigError(ValueError):
@@ -165,16 +167,13 @@ class Settings:
         """Environment variables that make a child process (dbt, dagster dev) see these settings."""
         env = {PATH_ENV[name]: str(path) for name, path in self.paths.items()}
         env["MEMBERFLOW_TARGET"] = self.target
-        spark = (self.rules.get("warehouse") or {}).get("spark") or {}
-        for key, env_name in SPARK_ENV.items():
-            value = os.environ.get(env_name) or spark.get(key)
-            if value not in (None, ""):
-                env[env_name] = str(value)
-        duck = (self.rules.get("warehouse") or {}).get("duckdb") or {}
-        for key, env_name in DUCKDB_ENV.items():
-            value = os.environ.get(env_name) or duck.get(key)
-            if value not in (None, ""):
-                env[env_name] = str(value)
+        warehouse = self.rules.get("warehouse") or {}
+        for section, names in ENGINE_ENV.items():  # an environment variable wins over the file
+            configured = warehouse.get(section) or {}
+            for key, env_name in names.items():
+                value = os.environ.get(env_name) or configured.get(key)
+                if value not in (None, ""):
+                    env[env_name] = str(value)
         return env
 
     def dbt_vars(self) -> dict[str, Any]:

@@ -24,6 +24,16 @@ def test_target_from_environment(monkeypatch):
     assert env["MEMBERFLOW_SPARK_DRIVER_MEMORY"] == "2g"
 
 
+def test_duckdb_memory_limit_from_configuration_or_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("MEMBERFLOW_DUCKDB_MEMORY_LIMIT", raising=False)
+    assert load_settings().env()["MEMBERFLOW_DUCKDB_MEMORY_LIMIT"] == "4GB"  # memberflow.yaml
+    override = tmp_path / "override.yaml"
+    override.write_text("warehouse:\n  duckdb:\n    memory_limit: 2GB\n")
+    assert load_settings(override).env()["MEMBERFLOW_DUCKDB_MEMORY_LIMIT"] == "2GB"
+    monkeypatch.setenv("MEMBERFLOW_DUCKDB_MEMORY_LIMIT", "3GB")
+    assert load_settings(override).env()["MEMBERFLOW_DUCKDB_MEMORY_LIMIT"] == "3GB"
+
+
 def test_unknown_target_is_refused(monkeypatch):
     monkeypatch.setenv("MEMBERFLOW_TARGET", "bigquery")
     with pytest.raises(ConfigError, match="warehouse.target"):

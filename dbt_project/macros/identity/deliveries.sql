@@ -115,12 +115,10 @@
 {#- The latest version (largest line_uid) of each key among the rows of `rows_sql`;
     `keys_sql` selects the key columns of the same rows (cheaper to count on). -#}
 {% macro latest_versions_of(rows_sql, keys_sql, key_columns) -%}
-  {%- set keyed = [] -%}
-  {%- for k in key_columns %}{% do keyed.append(k ~ ' is not null') %}{% endfor -%}
   with repeated_keys_ as (
       select {{ record_key_digest(key_columns) }} as key_digest
       from ({{ keys_sql }}) keys_
-      where {{ keyed | join(' and ') }}
+      where {{ key_not_null(key_columns) }}
       group by {{ record_key_digest(key_columns) }}
       having count(*) > 1
   ),
@@ -130,7 +128,7 @@
       from ({{ rows_sql }}) rows_
       inner join repeated_keys_ r_
           on r_.key_digest = {{ record_key_digest(key_columns, 'rows_') }}
-      where {% for k in key_columns %}rows_.{{ k }} is not null{{ " and " if not loop.last }}{% endfor %}
+      where {{ key_not_null(key_columns, 'rows_') }}
   ),
 
   latest_repeated_ as (
@@ -144,7 +142,7 @@
   left join repeated_keys_ r_
       on r_.key_digest = {{ record_key_digest(key_columns, 'single_') }}
   where r_.key_digest is null
-    and {% for k in key_columns %}single_.{{ k }} is not null{{ " and " if not loop.last }}{% endfor %}
+    and {{ key_not_null(key_columns, 'single_') }}
 
   union all
 
@@ -152,6 +150,11 @@
   from repeated_rows_ v_
   inner join latest_repeated_ m_
       on m_.line_uid = v_.line_uid
+{%- endmacro %}
+
+{#- `<alias>.k1 is not null and <alias>.k2 is not null …`: a record has a key. -#}
+{% macro key_not_null(key_columns, alias=none) -%}
+  {%- for k in key_columns %}{{ alias ~ '.' if alias }}{{ k }} is not null{{ " and " if not loop.last }}{% endfor -%}
 {%- endmacro %}
 
 {#- An integer digest of a record key (several columns), for grouping; equal keys give equal

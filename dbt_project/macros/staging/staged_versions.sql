@@ -106,8 +106,6 @@
   {%- set since_sql = "cast('" ~ since ~ "' as date)" -%}
   {%- set on_keys = [] -%}
   {%- for k in key_columns %}{% do on_keys.append('{a}.' ~ k ~ ' = {b}.' ~ k) %}{% endfor -%}
-  {%- set keyed = [] -%}
-  {%- for k in key_columns %}{% do keyed.append('r.' ~ k ~ ' is not null') %}{% endfor -%}
   with changed_files_ as (
       {{ staged_changed_files(table_name, since) }}
   ),
@@ -122,7 +120,7 @@
           on dr.file_name = r.file_name
          and dr.delivery_date = r.delivery_date
       where r.delivery_date > {{ since_sql }}
-        and {{ keyed | join(' and ') }}
+        and {{ key_not_null(key_columns, 'r') }}
   ),
 
   orphaned_keys_ as (
