@@ -72,3 +72,17 @@
 {% macro spark__days_between(start_date, end_date) -%}
   datediff({{ end_date }}, {{ start_date }})
 {%- endmacro %}
+
+{#- The label of the largest of a few counts, ties → the first listed; null when every count is 0
+    or null. `pairs`: a list of (label SQL, count SQL). -#}
+{% macro label_of_max(pairs) -%}
+  {%- set counts = [] -%}
+  {%- for label, count in pairs %}{% do counts.append(count) %}{% endfor -%}
+  case when greatest({{ counts | join(', ') }}) > 0 then
+    case greatest({{ counts | join(', ') }})
+    {%- for label, count in pairs %}
+      when {{ count }} then {{ label }}
+    {%- endfor %}
+    end
+  end
+{%- endmacro %}

@@ -4,33 +4,69 @@
     refund (0 when fully refunded); mini-program (paid_fen − refund_fen) / 100 (0 when refunded).
     order_status: completed | cancelled | refunded | partially_refunded | refund_only (a POS
     REFUND whose sale is unknown as of D). valid = a sale, not cancelled, net > 0. -#}
-with pos_orders as (
-    {#- a POS order: its sale line and the REFUND lines that name it (or a lone REFUND) -#}
+with pos_sales as (
+    {#- a POS order's sale line (one per order: the base table keeps one version per order_no) -#}
+    select
+        record_id,
+        order_key,
+        store_code,
+        order_id,
+        order_ts_local,
+        business_date,
+        gross_amount_yuan,
+        discount_amount_yuan,
+        paid_amount_yuan,
+        refund_amount_yuan
+    from {{ ref('int_orders__lines') }}
+    where source = 'pos'
+      and line_role = 'sale'
+),
+
+pos_refunds as (
+    {#- the REFUND lines of each POS order, summed apart (a few percent of the lines), so that the
+        sale lines need no grouping; a lone REFUND (sale unknown as of D) is an order of its own -#}
     select
         record_id,
         min(order_key) as order_key,
-        min(source) as source,
         min(store_code) as store_code,
         min(order_id) as order_id,
-        max(case when line_role = 'sale' then 1 else 0 end) as has_sale,
-        max(case when line_role = 'refund' then 1 else 0 end) as has_refund_line,
-        coalesce(
-            min(case when line_role = 'sale' then order_ts_local end), min(order_ts_local)
-        ) as order_ts_local,
-        coalesce(
-            min(case when line_role = 'sale' then business_date end), min(business_date)
-        ) as business_date,
-        cast(sum(gross_amount_yuan) as decimal(18, 2)) as gross_amount_yuan,
-        cast(sum(discount_amount_yuan) as decimal(18, 2)) as discount_amount_yuan,
-        cast(sum(paid_amount_yuan) as decimal(18, 2)) as paid_amount_yuan,
-        cast(sum(refund_amount_yuan) as decimal(18, 2)) as refund_amount_yuan,
-        cast(null as {{ dbt.type_string() }}) as platform_status,
-        cast(0 as {{ dbt.type_bigint() }}) as points_redeemed,
-        cast(null as {{ dbt.type_string() }}) as shop_id,
+        min(order_ts_local) as order_ts_local,
+        min(business_date) as business_date,
+        sum(gross_amount_yuan) as gross_amount_yuan,
+        sum(discount_amount_yuan) as discount_amount_yuan,
+        sum(paid_amount_yuan) as paid_amount_yuan,
+        sum(refund_amount_yuan) as refund_amount_yuan,
         count(*) as line_count
     from {{ ref('int_orders__lines') }}
     where source = 'pos'
+      and line_role = 'refund'
     group by record_id
+),
+
+pos_orders as (
+    {#- a POS order: its sale line and the REFUND lines that name it (or a lone REFUND); the
+        amounts are required at ingestion, so sale + refunds is the sum over the order's lines -#}
+    select
+        coalesce(s.record_id, r.record_id) as record_id,
+        coalesce(s.order_key, r.order_key) as order_key,
+        'pos' as source,
+        coalesce(s.store_code, r.store_code) as store_code,
+        coalesce(s.order_id, r.order_id) as order_id,
+        case when s.record_id is null then 0 else 1 end as has_sale,
+        case when r.record_id is null then 0 else 1 end as has_refund_line,
+        coalesce(s.order_ts_local, r.order_ts_local) as order_ts_local,
+        coalesce(s.business_date, r.business_date) as business_date,
+        cast(coalesce(s.gross_amount_yuan, 0) + coalesce(r.gross_amount_yuan, 0) as decimal(18, 2)) as gross_amount_yuan,
+        cast(coalesce(s.discount_amount_yuan, 0) + coalesce(r.discount_amount_yuan, 0) as decimal(18, 2)) as discount_amount_yuan,
+        cast(coalesce(s.paid_amount_yuan, 0) + coalesce(r.paid_amount_yuan, 0) as decimal(18, 2)) as paid_amount_yuan,
+        cast(coalesce(s.refund_amount_yuan, 0) + coalesce(r.refund_amount_yuan, 0) as decimal(18, 2)) as refund_amount_yuan,
+        cast(null as {{ dbt.type_string() }}) as platform_status,
+        cast(0 as {{ dbt.type_bigint() }}) as points_redeemed,
+        cast(null as {{ dbt.type_string() }}) as shop_id,
+        cast((case when s.record_id is null then 0 else 1 end) + coalesce(r.line_count, 0) as {{ dbt.type_bigint() }}) as line_count
+    from pos_sales s
+    full outer join pos_refunds r
+        on r.record_id = s.record_id
 ),
 
 platform_orders as (

@@ -60,7 +60,53 @@ orders_enriched as (
 
 ),
 
-by_channel as (
+buyer_days as (
+
+    {#- one row per (business date, buyer), with the channels bought in that day: every distinct
+        buyer count below is a sum over these rows, so the orders are grouped by buyer once -#}
+    select
+        business_date,
+        one_id,
+        max(case when returning_one_id is not null then 1 else 0 end) as is_returning,
+        {%- for channel in channels %}
+        max(case when source = '{{ channel }}' then 1 else 0 end) as bought_{{ channel }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from orders_enriched
+    where one_id is not null
+    group by business_date, one_id
+
+),
+
+buyer_totals as (
+
+    select
+        business_date,
+        {%- for channel in channels %}
+        sum(bought_{{ channel }}) as buyers_{{ channel }},
+        sum(bought_{{ channel }} * is_returning) as returning_buyers_{{ channel }},
+        {%- endfor %}
+        count(*) as buyers_all,
+        sum(is_returning) as returning_buyers_all
+    from buyer_days
+    group by business_date
+
+),
+
+buyers as (
+
+    {%- for channel in channels + ['all'] %}
+    select
+        business_date,
+        '{{ channel }}' as channel,
+        buyers_{{ channel }} as buyers,
+        returning_buyers_{{ channel }} as returning_buyers
+    from buyer_totals
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
+
+),
+
+channel_orders as (
 
     select
         business_date,
@@ -68,27 +114,57 @@ by_channel as (
         count(*) as orders,
         sum(case when one_id is null then 1 else 0 end) as anonymous_orders,
         sum(net_amount_yuan) as gmv_yuan,
-        sum(case when is_member_order = 1 then net_amount_yuan else 0 end) as member_gmv_yuan,
-        count(distinct one_id) as buyers,
-        count(distinct returning_one_id) as returning_buyers
+        sum(case when is_member_order = 1 then net_amount_yuan else 0 end) as member_gmv_yuan
     from orders_enriched
     group by business_date, source
 
 ),
 
-all_channels as (
+order_totals as (
+
+    select * from channel_orders
+
+    union all
 
     select
         business_date,
         'all' as channel,
-        count(*) as orders,
-        sum(case when one_id is null then 1 else 0 end) as anonymous_orders,
-        sum(net_amount_yuan) as gmv_yuan,
-        sum(case when is_member_order = 1 then net_amount_yuan else 0 end) as member_gmv_yuan,
-        count(distinct one_id) as buyers,
-        count(distinct returning_one_id) as returning_buyers
-    from orders_enriched
+        sum(orders) as orders,
+        sum(anonymous_orders) as anonymous_orders,
+        sum(gmv_yuan) as gmv_yuan,
+        sum(member_gmv_yuan) as member_gmv_yuan
+    from channel_orders
     group by business_date
+
+),
+
+channel_days as (
+
+    select
+        o.business_date,
+        o.channel,
+        o.orders,
+        o.anonymous_orders,
+        o.gmv_yuan,
+        o.member_gmv_yuan,
+        coalesce(b.buyers, 0) as buyers,
+        coalesce(b.returning_buyers, 0) as returning_buyers
+    from order_totals as o
+    left join buyers as b
+        on b.business_date = o.business_date
+       and b.channel = o.channel
+
+),
+
+by_channel as (
+
+    select * from channel_days where channel <> 'all'
+
+),
+
+all_channels as (
+
+    select * from channel_days where channel = 'all'
 
 ),
 

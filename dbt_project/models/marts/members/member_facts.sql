@@ -9,6 +9,8 @@
 {%- set dormant_max = cfg('dormant_max_recency_days') | int -%}
 {%- set buckets = cfg('rfm_buckets') | int -%}
 {%- set sources = ['pos', 'meituan', 'eleme', 'miniprogram'] %}
+{%- set sources_sorted_counts = [] %}
+{%- for source in sources | sort %}{% do sources_sorted_counts.append(("'" ~ source ~ "'", 'o.orders_' ~ source)) %}{% endfor %}
 
 with
 
@@ -62,37 +64,6 @@ order_totals as (
 
 ),
 
-channel_counts as (
-
-    select
-        one_id,
-        source,
-        count(*) as orders
-    from valid_orders
-    group by one_id, source
-
-),
-
-preferred_channels as (
-
-    {#- most orders, ties → alphabetical source: one aggregate over an integer that orders by
-        (orders desc, source asc), instead of ranking every (one_id, source) row -#}
-    select
-        one_id,
-        case 9 - max(orders * 10 + 9 - case source
-            {%- for source in sources | sort %}
-            when '{{ source }}' then {{ loop.index0 }}
-            {%- endfor %}
-        end) % 10
-            {%- for source in sources | sort %}
-            when {{ loop.index0 }} then '{{ source }}'
-            {%- endfor %}
-        end as preferred_channel
-    from channel_counts
-    group by one_id
-
-),
-
 hour_counts as (
 
     select
@@ -107,7 +78,8 @@ hour_counts as (
 
 preferred_hours as (
 
-    {#- most orders, ties → the earlier hour (0–23), the same way -#}
+    {#- most orders, ties → the earlier hour (0–23): one aggregate over an integer that orders by
+        (orders desc, hour asc), instead of ranking every (one_id, hour) row -#}
     select
         one_id,
         cast(99 - max(orders * 100 + 99 - order_hour) % 100 as integer) as preferred_hour
@@ -149,7 +121,8 @@ facts as (
         {%- for source in sources %}
         cast(coalesce(o.orders_{{ source }}, 0) as bigint) as orders_{{ source }},
         {%- endfor %}
-        pc.preferred_channel,
+        {#- the most orders, ties → alphabetical source: from the channel counts above -#}
+        {{ label_of_max(sources_sorted_counts) }} as preferred_channel,
         ph.preferred_hour,
         cast(coalesce(o.stores_visited, 0) as bigint) as stores_visited,
         -- lifecycle, first match wins
@@ -166,37 +139,63 @@ facts as (
         on p.one_id = m.one_id
     left join order_totals as o
         on p.one_id = o.one_id
-    left join preferred_channels as pc
-        on p.one_id = pc.one_id
     left join preferred_hours as ph
         on p.one_id = ph.one_id
 
 ),
 
--- RFM population: frequency_365 >= 1 (one window partition; the other rows get no score).
--- c = how many have a value <= this one's (F, M) or >= this one's recency (R): a RANGE frame
--- counts every peer, so equal values share a score.
+-- RFM population: frequency_365 >= 1 (the other rows get no score). c = how many in it have a
+-- value <= this one's (F, M) or >= this one's recency (R), so equal values share a score: counted
+-- once per distinct value and joined back, instead of sorting every row three times.
+rfm_population as (
+
+    select
+        count(*) as population,
+        sum(cast(recency_days as bigint)) as recency_total,
+        sum(frequency_365) as frequency_total,
+        sum(cast(monetary_365 as decimal(38, 2))) as monetary_total
+    from facts
+    where in_rfm_population
+
+),
+{%- for column, direction in [('recency_days', 'desc'), ('frequency_365', 'asc'), ('monetary_365', 'asc')] %}
+
+{{ column }}_counts as (
+
+    select
+        {{ column }},
+        sum(count(*)) over (
+            order by {{ column }} {{ direction }} rows between unbounded preceding and current row
+        ) as value_count
+    from facts
+    where in_rfm_population
+    group by {{ column }}
+
+),
+{%- endfor %}
+
 rfm_counts as (
 
     select
         facts.*,
-        count(*) over (partition by in_rfm_population) as population,
-        count(*) over (
-            partition by in_rfm_population
-            order by recency_days desc range between unbounded preceding and current row
-        ) as r_count,
-        count(*) over (
-            partition by in_rfm_population
-            order by frequency_365 range between unbounded preceding and current row
-        ) as f_count,
-        count(*) over (
-            partition by in_rfm_population
-            order by monetary_365 range between unbounded preceding and current row
-        ) as m_count,
-        sum(cast(recency_days as bigint)) over (partition by in_rfm_population) as recency_total,
-        sum(frequency_365) over (partition by in_rfm_population) as frequency_total,
-        sum(cast(monetary_365 as decimal(38, 2))) over (partition by in_rfm_population) as monetary_total
+        p.population,
+        r.value_count as r_count,
+        f.value_count as f_count,
+        m.value_count as m_count,
+        p.recency_total,
+        p.frequency_total,
+        p.monetary_total
     from facts
+    cross join rfm_population as p
+    left join recency_days_counts as r
+        on facts.in_rfm_population
+       and r.recency_days = facts.recency_days
+    left join frequency_365_counts as f
+        on facts.in_rfm_population
+       and f.frequency_365 = facts.frequency_365
+    left join monetary_365_counts as m
+        on facts.in_rfm_population
+       and m.monetary_365 = facts.monetary_365
 
 ),
 
