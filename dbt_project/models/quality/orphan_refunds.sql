@@ -11,7 +11,7 @@ select
     p.delivery_date,
     p.file_name as file,
     p.line_no as line
-from {{ ref('int_orders__unified') }} o
+from {{ ref('orders') }} o
 inner join {{ ref('stg_pos__lines') }} p
     on p.store_code = o.store_code
    and p.order_no = o.order_id

@@ -1,9 +1,12 @@
+{{ config(materialized=view_materialization()) }}
 {#- One row per order key as of D, with its amounts and status (SPEC §3, §11).
 
     net = paid − refunds: pos sale paid + its REFUND rows' (negative) paid; platforms paid −
     refund (0 when fully refunded); mini-program (paid_fen − refund_fen) / 100 (0 when refunded).
     order_status: completed | cancelled | refunded | partially_refunded | refund_only (a POS
-    REFUND whose sale is unknown as of D). valid = a sale, not cancelled, net > 0. -#}
+    REFUND whose sale is unknown as of D). valid = a sale, not cancelled, net > 0.
+    A view on DuckDB: marts.orders is its only reader, and writing these 11 M rows twice (here
+    and in marts.orders) cost more than computing them. -#}
 with pos_sales as (
     {#- a POS order's sale line (one per order: the base table keeps one version per order_no) -#}
     select
