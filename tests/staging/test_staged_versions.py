@@ -6,6 +6,8 @@ re-delivery (skipped), and a changed re-delivery that drops an order whose older
 another file (the older version counts again). dbt builds the staging models day by day into one
 warehouse (each build brings the tables forward from the last) and, for comparison, each day
 from scratch into a fresh warehouse; then goes back a day (the tables are rebuilt whole).
+The identifier values (intermediate.int_identity__identifier_values, kept the same way) are
+compared too, after a late file and after a new day delivered once the history was built.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from orchestration.dbt_cli import run_dbt
 from orchestration.settings import load_settings
 from tests.support.raw_builder import content_sha256, write_file_load, write_raw
 
-SELECTION = ["--select", "path:models/staging/pos", "base_raw__deliveries"]
+SELECTION = ["--select", "path:models/staging/pos", "base_raw__deliveries", "int_identity__identifier_values"]
+PHONE = {k: c * 64 for k, c in (("K1", "a"), ("K3", "b"), ("K5", "c"), ("K6", "d"), ("K7", "e"))}
 DAYS = ["2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04"]
 
 
 def _sale(order_no: str, paid: str, ts: str, **extra) -> dict:
+    phone = {"phone_hash": PHONE[order_no], "phone_masked": "138****000" + order_no[1]} if order_no in PHONE else {}
     return {"store_code": "SH001", "order_no": order_no, "order_type": "SALE", "order_ts_local": ts,
-            "gross_amount_yuan": paid, "discount_amount_yuan": "0", "paid_amount_yuan": paid, **extra}
+            "gross_amount_yuan": paid, "discount_amount_yuan": "0", "paid_amount_yuan": paid, **phone, **extra}
 
 
 def _deliver(raw: Path, day: str, file_name: str, rows: list[dict]) -> None:
@@ -61,6 +65,12 @@ def _staging(warehouse: Path) -> dict[str, list[tuple]]:
                 f"from staging.{model} order by order_no").fetchall()
         (out["comment"],) = con.execute(
             "select comment from duckdb_tables() where table_name = 'base_pos__lines'").fetchone()
+        out["identifier_values"] = con.execute(
+            "select node_id, identifier_type, identifier_hash, phone_masked "
+            "from intermediate.int_identity__identifier_values order by all").fetchall()
+        (out["values_comment"],) = con.execute(
+            "select comment from duckdb_tables() "
+            "where table_name = 'int_identity__identifier_values'").fetchone()
         return out
     finally:
         con.close()
@@ -90,6 +100,13 @@ def built(tmp_path_factory):
     _deliver(base.raw_dir, "2024-05-02", "SH001_20240502_late.csv",
              [_sale("K6", "60.00", "2024-05-02 12:00:00"), _sale("K2", "25.00", "2024-05-01 10:00:00")])
     late = {"kept": build(kept, DAYS[-1]), "fresh": build(root / "fresh_late.duckdb", DAYS[-1])}
+    # a new day after all that: the identifier values are brought forward (only the rows
+    # delivered after 05-04 are read), not rebuilt
+    _deliver(base.raw_dir, "2024-05-05", "SH001_20240505.csv", [_sale("K7", "70.00", "2024-05-05 09:00:00")])
+    late["added"] = build(kept, "2024-05-05")
+    compiled = target / "compiled" / "memberflow" / "models" / "intermediate" / "identity"
+    late["added_sql"] = (compiled / "int_identity__identifier_values.sql").read_text()
+    late["added_fresh"] = build(root / "fresh_added.duckdb", "2024-05-05")
     return forward, again, back, fresh, late
 
 
@@ -141,3 +158,21 @@ def test_a_file_ingested_late_into_an_old_delivery_day_is_seen(built):
     paid = _paid(late["kept"]["stg_pos__lines"])
     # K6 is new; the re-delivered file b of 05-03 still holds the latest K2
     assert paid["K6"] == "60.00" and paid["K2"] == "22.00"
+
+
+def test_identifier_values_follow_the_raw_layer(built):
+    forward, again, _, fresh, late = built
+    node = {k: int(h[:15], 16) for k, h in PHONE.items()}
+    # every build sees every value in the raw layer (four days written before the first build)
+    assert [r[0] for r in forward[DAYS[0]]["identifier_values"]] == sorted(node[k] for k in ("K1", "K3", "K5"))
+    assert forward[DAYS[0]]["identifier_values"][0] == (node["K1"], "phone", PHONE["K1"], "138****0001")
+    for day, state in fresh.items():
+        assert forward[day]["identifier_values"] == state["identifier_values"], day
+    assert again["values_comment"].startswith(f"memberflow staged as of {DAYS[-1]} deliveries ")
+    # the late file in an old folder: rebuilt whole; the new day: brought forward
+    assert late["kept"]["identifier_values"] == late["fresh"]["identifier_values"]
+    assert node["K6"] in [r[0] for r in late["kept"]["identifier_values"]]
+    assert "delivery_date > cast('2024-05-04' as date)" in late["added_sql"]
+    assert late["added"]["identifier_values"] == late["added_fresh"]["identifier_values"]
+    assert [r[0] for r in late["added"]["identifier_values"]] == sorted(node.values())
+    assert late["added"]["values_comment"].startswith("memberflow staged as of 2024-05-05 deliveries ")

@@ -59,8 +59,14 @@
 {#- An md5 over every delivery of raw.<table_name> up to `through` (file name, day, sha256,
     load time) and the identifier key's fingerprint (the blocklist's hashes change with it): a
     file loaded late into an old day, an old day ingested again with other results, or a new
-    HMAC key after a re-ingestion all change it. -#}
+    HMAC key after a re-ingestion all change it. `table_name` may be a list of raw tables. -#}
 {% macro staged_deliveries_digest(table_name, through) -%}
+  {%- if table_name is not string -%}
+    {#- a table built from several raw tables (int_identity__identifier_values): each one's -#}
+    {%- set digests = [] -%}
+    {%- for name in table_name %}{% do digests.append(staged_deliveries_digest(name, through)) %}{% endfor -%}
+    {{ return(local_md5(digests | join('|'))) }}
+  {%- endif -%}
   {%- set found = run_query(
       "select coalesce(md5(string_agg(file_name || '|' || cast(delivery_date as varchar) || '|' || "
       ~ "coalesce(sha256, '') || '|' || coalesce(loaded_at, ''), ',' order by file_name, delivery_date)), '') from "
