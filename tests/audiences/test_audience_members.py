@@ -95,15 +95,20 @@ class Built:
     forget: ForgetReport
     forget_again: ForgetReport
     facts_by_day: dict[date, dict[str, list[dict]]] = field(default_factory=dict)
+    backfill_rfm: list[dict] = field(default_factory=list)
 
 
-def _continue_backfill(warehouse: Warehouse) -> tuple[list[dict], list[dict], str]:
+RFM_SUMS = ("select as_of_date, rfm_population, recency_days_total, frequency_total, monetary_total "
+            "from intermediate.int_audience_daily_rfm order by as_of_date")
+
+
+def _continue_backfill(warehouse: Warehouse) -> tuple[list[dict], list[dict], str, list[dict]]:
     warehouse.dbt(["build", "--select", *AUDIENCE_MODELS, "forgotten_identifiers", *NO_TESTS],
                   WINDOW[1], WINDOW[0])
-    rows = warehouse.audience_rows()
+    rows, rfm = warehouse.audience_rows(), warehouse.query(RFM_SUMS)
     # a rerun of the last day: the audience models and their data tests only
     stdout = warehouse.dbt(["build", "--select", "path:models/audiences"], WINDOW[1], WINDOW[1])
-    return rows, warehouse.audience_rows(), stdout
+    return rows, warehouse.audience_rows(), stdout, rfm
 
 
 def _day_by_day(warehouse: Warehouse) -> tuple[list[dict], dict]:
@@ -111,7 +116,7 @@ def _day_by_day(warehouse: Warehouse) -> tuple[list[dict], dict]:
     for day in days(*WINDOW):
         warehouse.dbt(["run", "--select", *AUDIENCE_MODELS, "+member_facts", "+member_points",
                        "+member_tiers"], day, day)
-        facts[day] = warehouse.facts()
+        facts[day] = {**warehouse.facts(), "daily_rfm": warehouse.query(RFM_SUMS)}
     return warehouse.audience_rows(), facts
 
 
@@ -143,14 +148,15 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         backfill_job = pool.submit(_continue_backfill, first)
         daily_job = pool.submit(_day_by_day, daily)
         past_job = pool.submit(_past_facts, past)
-        backfill_rows, rerun_rows, rerun_stdout = backfill_job.result()
+        backfill_rows, rerun_rows, rerun_stdout, backfill_rfm = backfill_job.result()
         daily_rows, facts_by_day = daily_job.result()
         facts_by_day.update(past_job.result())
     deleted = {r["one_id"] for r in first.query("select one_id from identity.deleted_persons")}
     forget = forget_deleted_persons(first.root / "w.duckdb", first.settings.pii_dir, outbox)
     forget_again = forget_deleted_persons(first.root / "w.duckdb", first.settings.pii_dir, outbox)
     return Built(world, first_rows, first, backfill_rows, rerun_rows, rerun_stdout, daily_rows,
-                 deleted, outbox, emission, first_csv, forget, forget_again, facts_by_day)
+                 deleted, outbox, emission, first_csv, forget, forget_again, facts_by_day,
+                 backfill_rfm)
 
 
 DELETED_EMITTED = d("2024-05-22")
@@ -310,6 +316,20 @@ def test_backfill_equals_day_by_day(built):
     assert built.backfill_rows == built.daily_rows
     window = [r for r in built.backfill_rows if WINDOW[0] <= r["as_of_date"] <= WINDOW[1]]
     assert len(window) >= 8 and {r["audience"] for r in window} >= {"reactivation", "points_expiry"}
+
+
+def test_a_one_day_range_sums_the_same_rfm_population(built):
+    """A daily run (a range of one day) sums the population's values from one grouping of the
+    window's orders; the backfill over the window gets them from its running events. On the
+    day both are built as of (06-15) the sums are the same. (Its earlier days differ by the
+    person deleted on 06-15: the backfill, built as of 06-15, already forgets them.)"""
+    assert [r["as_of_date"] for r in built.backfill_rfm] == days(*WINDOW)
+    last = built.backfill_rfm[-1]
+    assert last["rfm_population"] > 100 and last["monetary_total"] > 0
+    assert built.facts_by_day[WINDOW[1]]["daily_rfm"] == [last]
+    # and the day-by-day sums move with the days (not one day's copied)
+    assert len({r["daily_rfm"][0]["recency_days_total"]
+                for day, r in built.facts_by_day.items() if day in days(*WINDOW)}) == 3
 
 
 def test_rerun_of_a_day_changes_nothing_and_data_tests_pass(built):

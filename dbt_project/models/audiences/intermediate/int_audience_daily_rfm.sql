@@ -12,12 +12,39 @@
       the window of its previous order p (b > p + 364) until its last order of that stretch,
       l, leaves the window (l + 365); meanwhile each order moves its last order date from p to b.
       Σ recency_days on D = n × D - Σ last order date (dates as day indexes).
-    Events before the range are folded into its first day, so the running sums start right. -#}
+    Events before the range are folded into its first day, so the running sums start right.
+
+    A range of one day (the daily run: audience_from = D) needs no events: the population's
+    values are summed from one grouping of the window's orders by person. -#}
 
 {%- set window_days = cfg('window_days') | int -%}
 {%- set range = audience_range() -%}
 {%- set first_day = "cast('" ~ range['first'] ~ "' as date)" -%}
 {%- set last_day = "cast('" ~ range['last'] ~ "' as date)" %}
+
+{%- if range['days'] == 1 %}
+
+select
+    {{ last_day }} as as_of_date,
+    cast(0 as integer) as day_index,
+    cast(count(*) as bigint) as rfm_population,
+    cast(coalesce(sum({{ days_between('last_order_date', last_day) }}), 0) as bigint) as recency_days_total,
+    cast(coalesce(sum(orders), 0) as bigint) as frequency_total,
+    cast(coalesce(sum(net_amount_yuan), 0) as decimal(38, 2)) as monetary_total
+from (
+    select
+        {{ audience_person_key('one_id') }} as person_key,
+        max(business_date) as last_order_date,
+        count(*) as orders,
+        sum(net_amount_yuan) as net_amount_yuan
+    from {{ ref('int_orders_valid_as_of') }}
+    where one_id is not null
+      and business_date >= {{ days_after(last_day, 1 - window_days) }}
+      and business_date <= {{ last_day }}
+    group by {{ audience_person_key('one_id') }}
+) as window_persons
+
+{%- else %}
 
 with
 
@@ -136,3 +163,5 @@ select
     cast(frequency_total as bigint) as frequency_total,
     cast(monetary_total as decimal(38, 2)) as monetary_total
 from running
+
+{%- endif %}
