@@ -61,18 +61,21 @@
     file loaded late into an old day, an old day ingested again with other results, or a new
     HMAC key after a re-ingestion all change it. `table_name` may be a list of raw tables. -#}
 {% macro staged_deliveries_digest(table_name, through) -%}
-  {%- if table_name is not string -%}
-    {#- a table built from several raw tables (int_identity__identifier_values): each one's -#}
-    {%- set digests = [] -%}
-    {%- for name in table_name %}{% do digests.append(staged_deliveries_digest(name, through)) %}{% endfor -%}
-    {{ return(local_md5(digests | join('|'))) }}
-  {%- endif -%}
+  {#- one query for all the tables asked for; a table built from several raw tables
+      (int_identity__identifier_values) gets an md5 over each one's digest -#}
+  {%- set names = [table_name] if table_name is string else table_name -%}
   {%- set found = run_query(
-      "select coalesce(md5(string_agg(file_name || '|' || cast(delivery_date as varchar) || '|' || "
+      "select raw_table, coalesce(md5(string_agg(file_name || '|' || cast(delivery_date as varchar) || '|' || "
       ~ "coalesce(sha256, '') || '|' || coalesce(loaded_at, ''), ',' order by file_name, delivery_date)), '') from "
-      ~ ref('base_raw__deliveries') ~ " where raw_table = '" ~ table_name ~ "' and delivery_date <= cast('"
-      ~ through ~ "' as date)") -%}
-  {{ return(local_md5(found.columns[0].values()[0] ~ '|' ~ tojson(cfg('blocklist') or []))) }}
+      ~ ref('base_raw__deliveries') ~ " where raw_table in ('" ~ names | join("', '") ~ "') and delivery_date <= cast('"
+      ~ through ~ "' as date) group by raw_table") -%}
+  {%- set by_table = {} -%}
+  {%- for row in found.rows %}{% do by_table.update({row[0]: row[1]}) %}{% endfor -%}
+  {%- set digests = [] -%}
+  {%- for name in names -%}
+    {%- do digests.append(local_md5(by_table.get(name, '') ~ '|' ~ tojson(cfg('blocklist') or []))) -%}
+  {%- endfor -%}
+  {{ return(digests[0] if table_name is string else local_md5(digests | join('|'))) }}
 {%- endmacro %}
 
 

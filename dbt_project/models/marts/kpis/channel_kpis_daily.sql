@@ -51,7 +51,7 @@ orders_enriched as (
              and (m.registration_date is null or m.registration_date <= o.business_date)
             then 1 else 0
         end as is_member_order,
-        case when f.first_order_date < o.business_date then o.one_id end as returning_one_id
+        case when f.first_order_date < o.business_date then 1 else 0 end as is_returning
     from valid_orders as o
     left join members as m
         on o.one_id = m.one_id
@@ -67,7 +67,7 @@ buyer_days as (
     select
         business_date,
         one_id,
-        max(case when returning_one_id is not null then 1 else 0 end) as is_returning,
+        max(is_returning) as is_returning,
         {%- for channel in channels %}
         max(case when source = '{{ channel }}' then 1 else 0 end) as bought_{{ channel }}{{ "," if not loop.last }}
         {%- endfor %}
