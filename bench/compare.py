@@ -1,0 +1,124 @@
+"""Side by side: the daily run's dbt work and the RFM step, this checkout against an earlier commit,
+alternated in the same minutes on copies of one bench warehouse (the host's speed drifts too much
+between separate bench runs to compare them).
+
+    .venv/bin/python bench/compare.py --bench-dir bench/out/p1000000_d400 --base b8e4713 [--rounds 2]
+
+Needs a finished ``bench/run`` in ``--bench-dir`` (its warehouse is as of the last day D). For
+each side it copies that warehouse, builds once to settle (the two codes may materialize models
+differently), then per round: ``dbt build`` as of D (models, seeds, data tests: everything the
+daily run's dbt step rebuilds) and ``dbt run --select member_facts``, and, between the sides, the
+pandas RFM baseline (bench/floors.py). Prints dbt's elapsed time, the summed node time and the
+``member_facts`` model time from each run's ``run_results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.floors import pandas_rfm
+from bench.run_bench import PRODUCTION_BUILD
+
+FACTS_NODE = "model.memberflow.member_facts"
+
+
+def dbt(code: Path, warehouse: Path, bench_dir: Path, as_of: date, args: list[str]) -> dict:
+    """``dbt <args>`` with the code of ``code`` (its orchestration package and dbt project) on
+    ``warehouse``; dbt's own figures from the run's run_results.json."""
+    env = dict(os.environ)
+    env.update({
+        "MEMBERFLOW_RAW": str(bench_dir / "raw"),
+        "MEMBERFLOW_PII": str(bench_dir / "pii"),
+        "MEMBERFLOW_STORES": str(bench_dir / "data" / "stores.csv"),
+        "MEMBERFLOW_WAREHOUSE": str(warehouse),
+        "PYTHONPATH": str(code),
+    })
+    target = warehouse.parent / "target"
+    script = (
+        "import sys\nfrom datetime import date\nfrom pathlib import Path\n"
+        "from orchestration.dbt_cli import run_dbt\nfrom orchestration.settings import load_settings\n"
+        f"run_dbt(load_settings(), {args!r}, as_of_date=date.fromisoformat({as_of.isoformat()!r}), "
+        f"target_path=Path({str(target)!r}))\n"
+    )
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=code)
+    results = json.loads((target / "run_results.json").read_text())
+    nodes = {r["unique_id"]: r["execution_time"] for r in results["results"]}
+    return {"elapsed": results["elapsed_time"], "node_seconds": sum(nodes.values()),
+            "nodes": len(nodes), "member_facts": nodes.get(FACTS_NODE)}
+
+
+def warehouse_as_of(warehouse: Path) -> str:
+    """The D a warehouse was last built for: its staging tables' comment says it."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        (comment,) = con.execute(
+            "select comment from duckdb_tables() where table_name = 'base_pos__lines'").fetchone()
+    finally:
+        con.close()
+    return comment.split("as of ")[1].split()[0]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bench-dir", required=True, help="a bench/run output folder (p<N>_d<days>)")
+    parser.add_argument("--base", required=True, help="the earlier commit to compare with")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--as-of", help="D (default: the day the bench warehouse was last built for)")
+    args = parser.parse_args()
+
+    bench_dir = Path(args.bench_dir).resolve()
+    warehouse = bench_dir / "warehouse" / "memberflow.duckdb"
+    if not warehouse.is_file():
+        parser.error(f"no bench warehouse at {warehouse}: run bench/run first")
+    as_of = date.fromisoformat(args.as_of or warehouse_as_of(warehouse))
+
+    scratch = Path(tempfile.mkdtemp(prefix="memberflow_compare_"))
+    base_code = scratch / "base_code"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base_code), args.base],
+                   check=True, capture_output=True)
+    sides = {"base": base_code, "this": ROOT}
+    try:
+        copies = {}
+        for name, code in sides.items():
+            copy = scratch / name / "memberflow.duckdb"  # the same file name: the same catalog
+            copy.parent.mkdir()
+            shutil.copy(warehouse, copy)
+            dbt(code, copy, bench_dir, as_of, PRODUCTION_BUILD)  # settle
+            copies[name] = copy
+        rows = []
+        for i in range(args.rounds):
+            for name, code in sides.items():
+                build = dbt(code, copies[name], bench_dir, as_of, PRODUCTION_BUILD)
+                facts = dbt(code, copies[name], bench_dir, as_of, ["run", "--select", "member_facts"])
+                rows.append((i + 1, name, build, facts["member_facts"]))
+            rows.append((i + 1, "pandas RFM", None, pandas_rfm(copies["this"], as_of)["seconds"]))
+        print(f"as of {as_of}; base = {args.base}, this = the checkout")
+        print(f"{'round':>5}  {'side':<10} {'dbt build s':>11} {'node s':>8} {'nodes':>6} {'RFM s':>7}")
+        for round_, name, build, rfm in rows:
+            if build is None:
+                print(f"{round_:>5}  {name:<10} {'':>11} {'':>8} {'':>6} {rfm:>7.1f}")
+            else:
+                print(f"{round_:>5}  {name:<10} {build['elapsed']:>11.1f} {build['node_seconds']:>8.1f} "
+                      f"{build['nodes']:>6} {rfm:>7.1f}")
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_code)],
+                       capture_output=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
