@@ -20,6 +20,8 @@ Delivered 2024-05-01 (D1):
 - H   a phone with five openids (at the limit, one person; openid OH1 also has a card).
 - I   a member with a mini-program order, deleted on D2.
 - S   a POS sale with a partial refund; R9 a refund whose sale is unknown.
+- L   a POS sale L1 (its refund comes on D2); a refund LR2 of sale L2, which is not delivered yet.
+- M   a POS sale M1; file pos_m.csv: its refund MR1 of 5.00.
 - K   file pos_k.csv: orders K1 and K2.  J: file mt_z.csv: Meituan order J1 completed.
 - N   a Meituan order from an unknown shop.
 - P   mini-program orders with redeemed points (paid + partially refunded; cancelled).
@@ -31,6 +33,9 @@ Delivered 2024-05-02 (D2):
 - I   delete event (PIPL).
 - K   pos_k.csv re-delivered with changed content (K1 paid 35, K2 gone).
 - J   mt_a.csv carries J1 refunded; mt_z.csv re-delivered identical (skipped: J1 stays refunded).
+- L   L1's refund LR1 arrives (a D1 order becomes partially refunded); sale L2 arrives (dated D1):
+      LR2 is no longer an order of its own but L2's refund.
+- M   pos_m.csv re-delivered: MR1 is now 8.00 (the sale's line stays as it was).
 """
 
 from __future__ import annotations
@@ -181,8 +186,14 @@ def write_landing(raw: Path, ids: Ids) -> None:
         _pos("S1", t + "17:00:00", "50.00", card="VIP_S", ids=ids, discount="5.00"),
         _pos("R1", t + "18:00:00", "-20.00", order_type="REFUND", ref="S1", ids=ids),
         _pos("R9", t + "18:30:00", "-10.00", order_type="REFUND", ref="NOPE", ids=ids),
+        _pos("L1", t + "20:00:00", "40.00", card="VIP_L", ids=ids),
+        _pos("LR2", t + "20:40:00", "-5.00", order_type="REFUND", ref="L2", ids=ids),
+        _pos("M1", t + "21:00:00", "60.00", card="VIP_M", ids=ids),
     ]
     write_raw(raw, "pos_lines", pos_d1, D1, "pos_20240501.csv")
+    m_v1 = [_pos("MR1", t + "21:30:00", "-5.00", order_type="REFUND", ref="M1", ids=ids)]
+    write_raw(raw, "pos_lines", m_v1, D1, "pos_m.csv")
+    write_file_load(raw, "pos", D1, "pos_m.csv", "sha-m-1", rows_read=1)
 
     k_v1 = [_pos("K1", t + "19:00:00", "30.00", store="SH002", ids=ids),
             _pos("K2", t + "19:10:00", "20.00", store="SH002", ids=ids)]
@@ -245,12 +256,17 @@ def write_landing(raw: Path, ids: Ids) -> None:
     pos_d2 = [
         _pos("GM", t2 + "10:00:00", "33.00", card="VIP_G1", openid="OG2", ids=ids),
         _pos("H6", t2 + "11:00:00", "21.00", phone=PHONE_H, openid="OH6", ids=ids),
+        _pos("LR1", t2 + "09:00:00", "-15.00", order_type="REFUND", ref="L1", ids=ids),
+        _pos("L2", t + "20:30:00", "30.00", card="VIP_L", ids=ids),
     ]
     write_raw(raw, "pos_lines", pos_d2, D2, "pos_20240502.csv")
 
     k_v2 = [_pos("K1", t + "19:00:00", "35.00", store="SH002", ids=ids)]
     write_raw(raw, "pos_lines", k_v2, D2, "pos_k.csv")
     write_file_load(raw, "pos", D2, "pos_k.csv", "sha-k-2", rows_read=1)
+    m_v2 = [_pos("MR1", t + "21:30:00", "-8.00", order_type="REFUND", ref="M1", ids=ids)]
+    write_raw(raw, "pos_lines", m_v2, D2, "pos_m.csv")
+    write_file_load(raw, "pos", D2, "pos_m.csv", "sha-m-2", rows_read=1)
 
     j_v2 = [_meituan("3801000000000000099", t + "20:00:00", "MT_J", "50.00", ids,
                      status="refunded", refund="50.00")]

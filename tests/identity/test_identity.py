@@ -26,6 +26,9 @@ SELECTION = [
 ]
 
 
+UNIFIED_SQL = Path("models", "intermediate", "orders", "int_orders__unified.sql")
+
+
 def _read(warehouse: Path) -> dict:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
@@ -50,6 +53,8 @@ def _read(warehouse: Path) -> dict:
             "unknown_shops": rows("select * from quality.unknown_shops"),
             "orphan_refunds": rows("select * from quality.orphan_refunds"),
             "registry": rows("select * from identity.one_id_registry"),
+            "kept_orders": sorted(con.execute(
+                "select * from intermediate.int_orders__unified order by record_id").fetchall()),
         }
     finally:
         con.close()
@@ -65,13 +70,17 @@ def built(tmp_path_factory):
     target = root / "target"
     snapshots = {}
     outputs = {}
-    for name, as_of, command in [("d1", D1, "build"), ("d2", D2, "build"),
-                                 ("d2_again", D2, "run"), ("d1_again", D1, "run")]:
-        result = run_dbt(settings, [command, *SELECTION], as_of_date=date.fromisoformat(as_of),
-                         target_path=target)
+    compiled = {}  # each build's SQL of int_orders__unified
+    # d2_whole: the orders of D2 rebuilt whole (--full-refresh) beside the ones brought forward
+    whole = ["run", "--select", "int_orders__unified", "orders", "--full-refresh"]
+    for name, as_of, args in [("d1", D1, ["build", *SELECTION]), ("d2", D2, ["build", *SELECTION]),
+                              ("d2_again", D2, ["run", *SELECTION]), ("d2_whole", D2, whole),
+                              ("d1_again", D1, ["run", *SELECTION])]:
+        result = run_dbt(settings, args, as_of_date=date.fromisoformat(as_of), target_path=target)
         outputs[name] = result.stdout
+        compiled[name] = (target / "compiled" / "memberflow" / UNIFIED_SQL).read_text()
         snapshots[name] = _read(settings.warehouse_path)
-    return ids, snapshots, outputs
+    return ids, snapshots, outputs, compiled
 
 
 def _one_id(snapshot, ids: Ids, identifier_type: str, value: str) -> str | None:
@@ -81,14 +90,14 @@ def _one_id(snapshot, ids: Ids, identifier_type: str, value: str) -> str | None:
 
 
 def test_every_build_passes_its_data_tests(built):
-    _, _, outputs = built
+    _, _, outputs, _ = built
     for name, stdout in outputs.items():
         summary = next(line for line in stdout.splitlines() if "Done. PASS=" in line)
         assert "ERROR=0" in summary and "WARN=0" in summary, (name, stdout[-3000:])
 
 
 def test_pos_card_phone_in_three_spellings_and_openid_link_to_the_member(built):
-    ids, s, _ = built
+    ids, s, _, _ = built
     d1 = s["d1"]
     person = _one_id(d1, ids, "member_id", "M_A")
     assert person is not None
@@ -102,7 +111,7 @@ def test_pos_card_phone_in_three_spellings_and_openid_link_to_the_member(built):
 
 
 def test_meituan_user_linked_only_through_member_phone(built):
-    ids, s, _ = built
+    ids, s, _, _ = built
     d1 = s["d1"]
     person = _one_id(d1, ids, "member_id", "M_B")
     assert _one_id(d1, ids, "meituan_user_id", "MT_B") == person
@@ -112,7 +121,7 @@ def test_meituan_user_linked_only_through_member_phone(built):
 
 
 def test_masked_phone_never_links(built):
-    ids, s, _ = built
+    ids, s, _, _ = built
     d1 = s["d1"]
     c1 = _one_id(d1, ids, "meituan_user_id", "MT_C1")
     c2 = _one_id(d1, ids, "meituan_user_id", "MT_C2")
@@ -121,7 +130,7 @@ def test_masked_phone_never_links(built):
 
 
 def test_placeholder_phone_is_excluded_and_guests_stay_apart(built):
-    ids, s, _ = built
+    ids, s, _, _ = built
     d1 = s["d1"]
     placeholder = ("phone", ids.phone("13922223333")["phone_hash"])
     assert placeholder not in d1["map"]
@@ -134,7 +143,7 @@ def test_placeholder_phone_is_excluded_and_guests_stay_apart(built):
 
 
 def test_blocklisted_phone_is_excluded(built):
-    ids, s, _ = built
+    ids, s, _, _ = built
     d1 = s["d1"]
     blocked = ("phone", ids.phone("13800000000")["phone_hash"])
     assert d1["excluded"][blocked]["reason"] == "blocklist"
@@ -142,7 +151,7 @@ def test_blocklisted_phone_is_excluded(built):
 
 
 def test_identifier_on_more_than_ten_orders_a_day_is_excluded(built):
-    ids, s, _ = built
+    ids, s, _, _ = built
     d1 = s["d1"]
     busy = d1["excluded"][("member_card_no", ids("member_card_no", "VIP_BUSY"))]
     assert busy["reason"] == "too_many_orders_per_day"
@@ -151,13 +160,13 @@ def test_identifier_on_more_than_ten_orders_a_day_is_excluded(built):
 
 
 def test_anonymous_cash_sale_has_no_one_id(built):
-    _, s, _ = built
+    _, s, _, _ = built
     order = s["d1"]["orders"]["pos:SH001:F1"]
     assert order["one_id"] is None and order["is_valid"] is True
 
 
 def test_family_sharing_a_phone_is_one_person_with_the_first_registered_as_primary(built):
-    ids, s, _ = built
+    ids, s, _, _ = built
     d1 = s["d1"]
     assert _one_id(d1, ids, "member_id", "M_E1") == _one_id(d1, ids, "member_id", "M_E2")
     member = d1["members"]["M_E1"]
@@ -169,7 +178,7 @@ def test_family_sharing_a_phone_is_one_person_with_the_first_registered_as_prima
 
 
 def test_member_profile_consents_and_registration(built):
-    _, s, _ = built
+    _, s, _, _ = built
     members = s["d1"]["members"]
     a = members["M_A"]
     assert (a["consent_sms"], a["consent_wecom"]) == (False, False)  # unsubscribed after register
@@ -181,7 +190,7 @@ def test_member_profile_consents_and_registration(built):
 
 
 def test_every_order_and_member_maps_to_at_most_one_one_id(built):
-    ids, s, _ = built
+    ids, s, _, _ = built
     for snapshot in s.values():
         map_keys = [(r["identifier_type"], r["identifier_hash"]) for r in snapshot["map_rows"]]
         assert len(map_keys) == len(set(map_keys))
@@ -192,7 +201,7 @@ def test_every_order_and_member_maps_to_at_most_one_one_id(built):
 
 
 def test_orders_amounts_and_statuses(built):
-    _, s, _ = built
+    _, s, _, _ = built
     orders = s["d1"]["orders"]
     sale = orders["pos:SH001:S1"]
     assert (str(sale["gross_amount_yuan"]), str(sale["discount_amount_yuan"]), str(sale["paid_amount_yuan"]),
@@ -202,7 +211,7 @@ def test_orders_amounts_and_statuses(built):
     orphan = orders["pos:SH001:R9"]
     assert orphan["order_status"] == "refund_only" and orphan["is_valid"] is False
     assert str(orphan["net_amount_yuan"]) == "-10.00"
-    assert [r["refund_order_no"] for r in s["d1"]["orphan_refunds"]] == ["R9"]
+    assert sorted(r["refund_order_no"] for r in s["d1"]["orphan_refunds"]) == ["LR2", "R9"]
 
     mt = orders["meituan:3801000000000000001"]
     assert (str(mt["discount_amount_yuan"]), str(mt["net_amount_yuan"]), mt["store_code"]) == ("9.00", "39.00", "SH001")
@@ -227,8 +236,46 @@ def test_orders_amounts_and_statuses(built):
     assert orders["pos:SH001:G1"]["business_date"] == date(2024, 4, 30)
 
 
+def test_a_late_refund_and_a_late_sale_change_the_orders_of_an_earlier_day(built):
+    _, s, _, _ = built
+    d1, d2 = s["d1"]["orders"], s["d2"]["orders"]
+    assert d1["pos:SH001:L1"]["order_status"] == "completed"
+    late = d2["pos:SH001:L1"]
+    assert (late["order_status"], str(late["refund_amount_yuan"]), str(late["net_amount_yuan"])) == (
+        "partially_refunded", "15.00", "25.00")
+    assert late["one_id"] == d1["pos:SH001:L1"]["one_id"] is not None
+    assert d1["pos:SH001:LR2"]["order_status"] == "refund_only" and "pos:SH001:L2" not in d1
+    assert "pos:SH001:LR2" not in d2
+    sale = d2["pos:SH001:L2"]
+    assert (sale["order_status"], str(sale["net_amount_yuan"]), sale["business_date"]) == (
+        "partially_refunded", "25.00", date(2024, 5, 1))
+    assert sale["one_id"] == late["one_id"]
+    assert sorted(r["refund_order_no"] for r in s["d2"]["orphan_refunds"]) == ["R9"]
+    # a refund delivered again with another amount: the same order (its sale line is unchanged)
+    assert str(d1["pos:SH001:M1"]["net_amount_yuan"]) == "55.00"
+    assert str(d2["pos:SH001:M1"]["net_amount_yuan"]) == "52.00"
+
+
+def test_orders_brought_forward_equal_a_build_from_scratch(built):
+    """The D2 build recomputed only the orders that changed since D1 (new, re-delivered, late
+    refunds and sales, merged, split and deleted persons) and left the rest: the result is the
+    same, row for row and with its bookkeeping columns, as D2's orders rebuilt whole."""
+    _, s, _, compiled = built
+    assert "int_orders__unified__changed" not in compiled["d1"]  # the first build: whole
+    assert "int_orders__unified__changed" in compiled["d2"]  # brought forward
+    assert "int_orders__unified__changed" in compiled["d2_again"]  # a rerun: nothing changed
+    assert "int_orders__unified__changed" not in compiled["d1_again"]  # an earlier day: whole
+    assert "int_orders__unified__changed" not in compiled["d2_whole"]
+    assert s["d2"]["kept_orders"] == s["d2_whole"]["kept_orders"]
+    assert s["d2"]["orders"] == s["d2_whole"]["orders"]
+    moved = {k for k in s["d2"]["orders"] if s["d1"]["orders"].get(k) != s["d2"]["orders"][k]}
+    assert {"pos:SH001:L1", "pos:SH001:L2", "pos:SH001:M1", "pos:SH002:K1", "pos:SH001:GM",
+            "meituan:3801000000000000099", "miniprogram:MPI1"} <= moved
+    assert s["d1"]["kept_orders"] == s["d1_again"]["kept_orders"]
+
+
 def test_an_as_of_date_sees_only_deliveries_up_to_it(built):
-    _, s, _ = built
+    _, s, _, _ = built
     d1 = s["d1"]["orders"]
     assert "pos:SH001:GM" not in d1 and "pos:SH001:H6" not in d1
     assert d1["meituan:3801000000000000099"]["order_status"] == "completed"
@@ -237,7 +284,7 @@ def test_an_as_of_date_sees_only_deliveries_up_to_it(built):
 
 
 def test_redelivery_identical_is_skipped_changed_replaces_latest_version_wins(built):
-    _, s, _ = built
+    _, s, _, _ = built
     d2 = s["d2"]["orders"]
     # mt_a.csv (D2) refunds J1; the identical re-delivery of mt_z.csv on D2 changes nothing.
     j1 = d2["meituan:3801000000000000099"]
@@ -251,7 +298,7 @@ def test_redelivery_identical_is_skipped_changed_replaces_latest_version_wins(bu
 
 
 def test_merge_across_runs_keeps_the_older_one_id_and_records_it(built):
-    ids, s, _ = built
+    ids, s, _, _ = built
     g1 = _one_id(s["d1"], ids, "member_card_no", "VIP_G1")
     g2 = _one_id(s["d1"], ids, "openid", "OG2")
     assert g1 and g2 and g1 != g2
@@ -264,7 +311,7 @@ def test_merge_across_runs_keeps_the_older_one_id_and_records_it(built):
 
 
 def test_split_when_a_value_becomes_junk_largest_part_keeps_the_id(built):
-    ids, s, _ = built
+    ids, s, _, _ = built
     h = _one_id(s["d1"], ids, "phone", "13755556666")
     assert h and {_one_id(s["d1"], ids, "openid", f"OH{i}") for i in range(1, 6)} == {h}
     d2 = s["d2"]
@@ -280,14 +327,14 @@ def test_split_when_a_value_becomes_junk_largest_part_keeps_the_id(built):
 
 
 def test_other_persons_keep_their_one_id(built):
-    ids, s, _ = built
+    ids, s, _, _ = built
     for identifier_type, value in [("member_id", "M_A"), ("member_id", "M_B"), ("member_id", "M_E1"),
                                    ("meituan_user_id", "MT_C1"), ("openid", "OG3")]:
         assert _one_id(s["d1"], ids, identifier_type, value) == _one_id(s["d2"], ids, identifier_type, value)
 
 
 def test_delete_forgets_the_person(built):
-    ids, s, _ = built
+    ids, s, _, _ = built
     person = _one_id(s["d1"], ids, "member_id", "M_I")
     assert s["d1"]["members"]["M_I"]["one_id"] == person
     assert s["d1"]["orders"]["miniprogram:MPI1"]["one_id"] == person
@@ -300,7 +347,7 @@ def test_delete_forgets_the_person(built):
 
 
 def test_rebuilding_a_date_changes_nothing(built):
-    _, s, _ = built
+    _, s, _, _ = built
     for first, again in [("d2", "d2_again"), ("d1", "d1_again")]:
         assert s[first]["map"] == s[again]["map"]
         assert s[first]["orders"] == s[again]["orders"]

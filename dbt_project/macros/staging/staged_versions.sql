@@ -39,10 +39,7 @@
   {%- if not execute or not is_incremental() -%}
     {{ return(none) }}
   {%- endif -%}
-  {%- set found = run_query(
-      "select comment from duckdb_tables() where database_name = '" ~ this.database
-      ~ "' and schema_name = '" ~ this.schema ~ "' and table_name = '" ~ this.identifier ~ "'") -%}
-  {%- set comment = found.columns[0].values()[0] if found.rows | length > 0 else none -%}
+  {%- set comment = this_table_comment() -%}
   {%- set prefix = 'memberflow staged as of ' -%}
   {%- if comment and comment.startswith(prefix) -%}
     {%- set parts = comment[prefix | length:].split(' deliveries ') -%}
@@ -53,6 +50,16 @@
     {%- endif -%}
   {%- endif -%}
   {{ return(none) }}
+{%- endmacro %}
+
+
+{#- The comment on this model's existing DuckDB table (none when there is none): where the kept
+    tables record what they hold. -#}
+{% macro this_table_comment() -%}
+  {%- set found = run_query(
+      "select comment from duckdb_tables() where database_name = '" ~ this.database
+      ~ "' and schema_name = '" ~ this.schema ~ "' and table_name = '" ~ this.identifier ~ "'") -%}
+  {{ return(found.columns[0].values()[0] if found.rows | length > 0 else none) }}
 {%- endmacro %}
 
 

@@ -7,7 +7,7 @@
     (their latest delivered version). refund_amount_yuan is positive; the identifier hash columns
     carry the line's identifiers for the OneID graph (null = none or not an identifier).
     record_id: an integer for the order within this build (its sale's or its own line_uid), the
-    key the identity models and marts.orders join on. A REFUND line's identifiers that repeat its
+    key the identity models and marts.orders join on; line_uid: the line's own version. A REFUND line's identifiers that repeat its
     sale's are left out (the order already has them), so an order never lists an identifier
     twice. A view: it is read once by each consumer. -#}
 with pos as (
@@ -35,6 +35,7 @@ refund_sales as (
 pos_lines as (
     select
         coalesce(s.line_uid, p.line_uid) as record_id,
+        p.line_uid,
         case
             when p.order_type = 'REFUND' and s.order_no is not null
                 then {{ dbt.concat(["'pos:'", 'p.store_code', "':'", 'p.ref_order_no']) }}
@@ -88,6 +89,7 @@ eleme_shops as (
 meituan_lines as (
     select
         m.line_uid as record_id,
+        m.line_uid,
         {{ dbt.concat(["'meituan:'", 'm.order_id']) }} as order_key,
         'meituan' as source,
         shops.store_code,
@@ -124,6 +126,7 @@ meituan_lines as (
 eleme_lines as (
     select
         e.line_uid as record_id,
+        e.line_uid,
         {{ dbt.concat(["'eleme:'", 'e.order_id']) }} as order_key,
         'eleme' as source,
         shops.store_code,
@@ -160,6 +163,7 @@ eleme_lines as (
 miniprogram_lines as (
     select
         o.line_uid as record_id,
+        o.line_uid,
         {{ dbt.concat(["'miniprogram:'", 'o.order_id']) }} as order_key,
         'miniprogram' as source,
         o.store_code,
@@ -203,6 +207,7 @@ unioned as (
 
 select
     record_id,
+    line_uid,
     order_key,
     source,
     store_code,

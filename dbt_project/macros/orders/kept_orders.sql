@@ -1,0 +1,168 @@
+{#- int_orders__unified, every order as of D with its person, kept incrementally on DuckDB.
+
+    An order's row is a function of three things: the set of its staged lines (each line
+    version is a line_uid), the store master (a platform shop's store_code) and its person
+    (the one_id of its record's centre, null when anonymous or deleted). The table keeps, per
+    order, its record_id, its line count, a fingerprint of its line_uids and its one_id; a build
+    for D compares them with the lines and persons as of D, and recomputes only the orders that
+    differ (new, changed, gone, or of another person), whatever caused it: a new day's orders,
+    a late REFUND of an old sale, a sale that turns a lone REFUND into its refund, a re-delivered
+    file, a line whose business date is reached, a OneID merge, an excluded identifier, a
+    deleted person.
+
+    A line_uid names one version only while the deliveries it was numbered from stay as they
+    were (macro line_uid: table, delivery day, file rank, line). So the table's comment records
+    the D it holds, a digest of the order tables' deliveries up to that D (the staging tables'
+    digest, macro staged_deliveries_digest) and a digest of the logic (this SQL and the store
+    master): "memberflow orders as of YYYY-MM-DD deliveries <md5> logic <md5>". A table of a
+    later D, of other deliveries up to its D, or of other logic is emptied and refilled, as is
+    any table under `--full-refresh`. Spark: a plain table, rebuilt whole every build. -#}
+
+{% macro kept_orders_tables() -%}
+  {{ return(['pos_lines', 'meituan_orders', 'eleme_orders', 'miniprogram_orders']) }}
+{%- endmacro %}
+
+
+{#- The relation holding the records to recompute in this build (made by the pre-hook). -#}
+{% macro kept_orders_changed_relation() -%}
+  {{ return(this.incorporate(path={"identifier": this.identifier ~ "__changed"})) }}
+{%- endmacro %}
+
+
+{#- A digest of what the rows mean besides their lines and persons: the order SQL and the
+    platform shops' stores. -#}
+{% macro kept_orders_logic_digest() -%}
+  {%- set found = run_query(
+      "select coalesce(md5(string_agg(store_code || '|' || coalesce(meituan_shop_id, '') || '|' || "
+      ~ "coalesce(eleme_shop_id, ''), ',' order by store_code, meituan_shop_id, eleme_shop_id)), '') from "
+      ~ ref('stg_stores')) -%}
+  {{ return(local_md5(orders_from_lines('lines_') ~ '|' ~ found.columns[0].values()[0])) }}
+{%- endmacro %}
+
+
+{#- The D the existing table holds when it can be brought forward to this build's D; none
+    otherwise (no table, not incremental, a later D, other deliveries up to its D, other logic). -#}
+{% macro kept_orders_as_of() -%}
+  {%- if not execute or not is_incremental() -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set comment = this_table_comment() -%}
+  {%- set prefix = 'memberflow orders as of ' -%}
+  {%- if comment and comment.startswith(prefix) -%}
+    {%- set held = comment[prefix | length:].split(' deliveries ') -%}
+    {%- if held | length == 2 and held[0] <= run_value('as_of_date') -%}
+      {%- set digests = held[1].split(' logic ') -%}
+      {%- if digests | length == 2
+            and digests[0] == staged_deliveries_digest(kept_orders_tables(), held[0])
+            and digests[1] == kept_orders_logic_digest() -%}
+        {{ return(held[0]) }}
+      {%- endif -%}
+    {%- endif -%}
+  {%- endif -%}
+  {{ return(none) }}
+{%- endmacro %}
+
+
+{#- Each record's person as of D: the one_id of its centre, unless that person is deleted. -#}
+{% macro order_persons() -%}
+    select c.record_id, s.one_id
+    from {{ ref('int_identity__record_centers') }} c
+    inner join {{ ref('int_identity__one_id_current') }} s
+        on s.node_id = c.center_node_id
+    left join {{ ref('deleted_persons') }} d
+        on d.one_id = s.one_id
+    where d.one_id is null
+{%- endmacro %}
+
+
+{#- An order's fingerprint: its line_uids, order-free (DuckDB: xor of their hashes; elsewhere
+    nothing, the table is rebuilt whole). -#}
+{% macro lines_fingerprint(line_uid) -%}
+  {{ return(adapter.dispatch('lines_fingerprint', 'memberflow')(line_uid)) }}
+{%- endmacro %}
+
+{% macro default__lines_fingerprint(line_uid) -%}
+  cast(null as {{ dbt.type_bigint() }})
+{%- endmacro %}
+
+{% macro duckdb__lines_fingerprint(line_uid) -%}
+  cast(bit_xor(hash({{ line_uid }})) as ubigint)
+{%- endmacro %}
+
+
+{#- Pre-hooks. First: the records to recompute, with their line count, fingerprint and person
+    as of D: every record whose lines or person differ from the table's, and the table's records
+    that have no line any more (line_count null: they are only deleted). An empty relation on the
+    full path. -#}
+{% macro kept_orders_prepare() -%}
+  {%- set changed = kept_orders_changed_relation() -%}
+  {%- if execute and is_incremental() and kept_orders_as_of() is not none -%}
+    create or replace table {{ changed }} as
+    with current_lines as (
+        select record_id, count(*) as line_count, {{ lines_fingerprint('line_uid') }} as lines_fingerprint
+        from {{ ref('int_orders__lines') }}
+        group by record_id
+    ),
+
+    current_orders as (
+        select l.record_id, l.line_count, l.lines_fingerprint, p.one_id
+        from current_lines l
+        left join ({{ order_persons() }}) p
+            on p.record_id = l.record_id
+    )
+
+    select
+        coalesce(c.record_id, t.record_id) as record_id,
+        c.line_count,
+        c.lines_fingerprint,
+        c.one_id
+    from current_orders c
+    full outer join {{ this }} t
+        on t.record_id = c.record_id
+    where c.record_id is null
+       or t.record_id is null
+       or c.line_count <> t.line_count
+       or c.lines_fingerprint <> t.lines_fingerprint
+       or c.one_id is distinct from t.one_id
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}
+
+{#- Second: remove what is recomputed (everything, when the table cannot be brought forward). -#}
+{% macro kept_orders_reset() -%}
+  {%- if execute and is_incremental() -%}
+    {%- if kept_orders_as_of() is none -%}
+      delete from {{ this }}
+    {%- else -%}
+      delete from {{ this }} where record_id in (select record_id from {{ kept_orders_changed_relation() }})
+    {%- endif -%}
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- Post-hooks: drop the list of changed records; -#}
+{% macro kept_orders_drop_changed() -%}
+  {%- if execute and is_incremental() -%}
+    drop table if exists {{ kept_orders_changed_relation() }}
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}
+
+{#- record the D, deliveries and logic the table
+    now holds (DuckDB; nothing elsewhere). -#}
+{% macro kept_orders_mark() -%}
+  {{ return(adapter.dispatch('kept_orders_mark', 'memberflow')()) }}
+{%- endmacro %}
+
+{% macro default__kept_orders_mark() -%}
+  select 1
+{%- endmacro %}
+
+{% macro duckdb__kept_orders_mark() -%}
+  {%- set as_of = run_value("as_of_date") -%}
+  comment on table {{ this }} is 'memberflow orders as of {{ as_of }} deliveries {{ staged_deliveries_digest(kept_orders_tables(), as_of) if execute else "" }} logic {{ kept_orders_logic_digest() if execute else "" }}'
+{%- endmacro %}
