@@ -21,19 +21,23 @@
     record_id, line_count, lines_fingerprint: what the table is kept by on DuckDB, where a build
     recomputes only the orders whose lines or person changed (macros/orders/kept_orders.sql). -#}
 {%- set since = kept_orders_as_of() %}
-with lines_ as (
+{#- the whole build reads the lines view where it needs them (a CTE read four times would be
+    materialized: 12 M wide rows); the brought-forward one reads the changed orders' lines -#}
+{%- set lines = ref('int_orders__lines') if since is none else 'lines_' %}
+with
+{%- if since is not none %}
+lines_ as (
     select * from {{ ref('int_orders__lines') }}
-    {%- if since is not none %}
     where record_id in (select record_id from {{ kept_orders_changed_relation() }} where line_count is not null)
-    {%- endif %}
 ),
+{%- endif %}
 
-{{ orders_from_lines('lines_') }},
+{{ orders_from_lines(lines) }},
 
 {% if since is none -%}
 fingerprints_ as (
     select record_id, {{ lines_fingerprint('line_uid') }} as lines_fingerprint
-    from lines_
+    from {{ lines }}
     group by record_id
 ),
 
