@@ -13,8 +13,8 @@
     A line_uid names one version only while the deliveries it was numbered from stay as they
     were (macro line_uid: table, delivery day, file rank, line). So the table's comment records
     the D it holds, a digest of the order tables' deliveries up to that D (the staging tables'
-    digest, macro staged_deliveries_digest) and a digest of the logic (this SQL and the store
-    master): "memberflow orders as of YYYY-MM-DD deliveries <md5> logic <md5>". A table of a
+    digest, macro staged_deliveries_digest) and a digest of the logic (the order SQL and the
+    store master): "memberflow orders as of YYYY-MM-DD deliveries <md5> logic <md5>". A table of a
     later D, of other deliveries up to its D, or of other logic is emptied and refilled, as is
     any table under `--full-refresh`. Spark: a plain table, rebuilt whole every build. -#}
 
@@ -29,14 +29,16 @@
 {%- endmacro %}
 
 
-{#- A digest of what the rows mean besides their lines and persons: the order SQL and the
-    platform shops' stores. -#}
+{#- A digest of what the rows mean besides their lines and persons: the order SQL (this model,
+    int_orders__lines and macro orders_from_lines, as written) and the platform shops' stores. -#}
 {% macro kept_orders_logic_digest() -%}
   {%- set found = run_query(
       "select coalesce(md5(string_agg(store_code || '|' || coalesce(meituan_shop_id, '') || '|' || "
       ~ "coalesce(eleme_shop_id, ''), ',' order by store_code, meituan_shop_id, eleme_shop_id)), '') from "
       ~ ref('stg_stores')) -%}
-  {{ return(local_md5(orders_from_lines('lines_') ~ '|' ~ found.columns[0].values()[0])) }}
+  {%- set lines_model = graph.nodes.get('model.' ~ project_name ~ '.int_orders__lines', {}) -%}
+  {{ return(local_md5(orders_from_lines('lines_') ~ '|' ~ lines_model.get('raw_code', '') ~ '|'
+                      ~ model.raw_code ~ '|' ~ found.columns[0].values()[0])) }}
 {%- endmacro %}
 
 
