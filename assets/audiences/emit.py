@@ -60,23 +60,31 @@ def outbox_folder(outbox: Path, audience: str, as_of: date) -> Path:
     return outbox / audience / as_of.isoformat()
 
 
-def _pii_values(pii_dir: Path, identifier_type: str, hashes: list[str]) -> dict[str, str]:
-    if not hashes:
-        return {}
+def _pii_values(pii_dir: Path, wanted: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """{identifier_type: {hash: value}} for the hashes wanted of each type, in one pass over the
+    pii store (each pass reads every identifier file: ≈ 1 s at 1 M persons)."""
+    pairs = sorted({(kind, h) for kind, hashes in wanted.items() for h in hashes})
+    found: dict[str, dict[str, str]] = {kind: {} for kind in wanted}
+    if not pairs:
+        return found
     con = duckdb.connect()
     try:
         rows = con.execute(
             f"""
-            select identifier_hash, min(value)
-            from read_parquet('{pii_dir}/identifiers/*/*.parquet', union_by_name = true)
-            where identifier_type = ? and identifier_hash in (select unnest(?))
-            group by 1
+            select w.identifier_type, w.identifier_hash, min(p.value)
+            from read_parquet('{pii_dir}/identifiers/*/*.parquet', union_by_name = true) p
+            inner join (select unnest(?) as identifier_type, unnest(?) as identifier_hash) w
+                on w.identifier_type = p.identifier_type
+               and w.identifier_hash = p.identifier_hash
+            group by 1, 2
             """,
-            [identifier_type, sorted(set(hashes))],
+            [[kind for kind, _ in pairs], [h for _, h in pairs]],
         ).fetchall()
     finally:
         con.close()
-    return dict(rows)
+    for kind, identifier_hash, value in rows:
+        found[kind][identifier_hash] = value
+    return found
 
 
 def audience_rows(warehouse: Settings | Path, pii_dir: Path, audience: str, as_of: date) -> list[dict]:
@@ -96,14 +104,14 @@ def audience_rows(warehouse: Settings | Path, pii_dir: Path, audience: str, as_o
         records = [dict(zip(names, row)) for row in cursor.fetchall()]
     finally:
         con.close()
-    phones = _pii_values(
-        pii_dir, "phone", [r["phone_hash"] for r in records if r["channel"] == "sms" and r.get("phone_hash")]
-    )
-    unionids = _pii_values(
+    pii = _pii_values(
         pii_dir,
-        "unionid",
-        [r["unionid_hash"] for r in records if r["channel"] == "wecom" and r.get("unionid_hash")],
+        {
+            "phone": [r["phone_hash"] for r in records if r["channel"] == "sms" and r.get("phone_hash")],
+            "unionid": [r["unionid_hash"] for r in records if r["channel"] == "wecom" and r.get("unionid_hash")],
+        },
     )
+    phones, unionids = pii["phone"], pii["unionid"]
     out = []
     for r in records:
         row = {c: r.get(c) for c in CSV_COLUMNS}
