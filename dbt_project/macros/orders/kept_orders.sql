@@ -45,21 +45,10 @@
 {#- The D the existing table holds when it can be brought forward to this build's D; none
     otherwise (no table, not incremental, a later D, other deliveries up to its D, other logic). -#}
 {% macro kept_orders_as_of() -%}
-  {%- if not execute or not is_incremental() -%}
-    {{ return(none) }}
-  {%- endif -%}
-  {%- set comment = this_table_comment() -%}
-  {%- set prefix = 'memberflow orders as of ' -%}
-  {%- if comment and comment.startswith(prefix) -%}
-    {%- set held = comment[prefix | length:].split(' deliveries ') -%}
-    {%- if held | length == 2 and held[0] <= run_value('as_of_date') -%}
-      {%- set digests = held[1].split(' logic ') -%}
-      {%- if digests | length == 2
-            and digests[0] == staged_deliveries_digest(kept_orders_tables(), held[0])
-            and digests[1] == kept_orders_logic_digest() -%}
-        {{ return(held[0]) }}
-      {%- endif -%}
-    {%- endif -%}
+  {%- set held = this_table_held('orders') -%}
+  {%- if held is not none and held[1] == staged_deliveries_digest(kept_orders_tables(), held[0])
+                                         ~ ' logic ' ~ kept_orders_logic_digest() -%}
+    {{ return(held[0]) }}
   {%- endif -%}
   {{ return(none) }}
 {%- endmacro %}
@@ -145,7 +134,7 @@
 {%- endmacro %}
 
 
-{#- Post-hooks: drop the list of changed records; -#}
+{#- Post-hooks. First: drop the list of changed records. -#}
 {% macro kept_orders_drop_changed() -%}
   {%- if execute and is_incremental() -%}
     drop table if exists {{ kept_orders_changed_relation() }}
@@ -154,8 +143,7 @@
   {%- endif -%}
 {%- endmacro %}
 
-{#- record the D, deliveries and logic the table
-    now holds (DuckDB; nothing elsewhere). -#}
+{#- Second: record the D, deliveries and logic the table now holds (DuckDB; nothing elsewhere). -#}
 {% macro kept_orders_mark() -%}
   {{ return(adapter.dispatch('kept_orders_mark', 'memberflow')()) }}
 {%- endmacro %}

@@ -36,30 +36,34 @@
     into an old delivery folder, an old day ingested again with other bytes). The comment keeps
     a digest of those deliveries (macro staged_deliveries_digest). -#}
 {% macro staged_as_of(table_name) -%}
-  {%- if not execute or not is_incremental() -%}
-    {{ return(none) }}
-  {%- endif -%}
-  {%- set comment = this_table_comment() -%}
-  {%- set prefix = 'memberflow staged as of ' -%}
-  {%- if comment and comment.startswith(prefix) -%}
-    {%- set parts = comment[prefix | length:].split(' deliveries ') -%}
-    {%- set staged = parts[0] -%}
-    {%- if parts | length == 2 and staged <= run_value('as_of_date')
-          and parts[1] == staged_deliveries_digest(table_name, staged) -%}
-      {{ return(staged) }}
-    {%- endif -%}
+  {%- set held = this_table_held('staged') -%}
+  {%- if held is not none and held[1] == staged_deliveries_digest(table_name, held[0]) -%}
+    {{ return(held[0]) }}
   {%- endif -%}
   {{ return(none) }}
 {%- endmacro %}
 
 
-{#- The comment on this model's existing DuckDB table (none when there is none): where the kept
-    tables record what they hold. -#}
-{% macro this_table_comment() -%}
+{#- What this model's existing DuckDB table says it holds, from the comment its post-hook set
+    ("memberflow <kind> as of YYYY-MM-DD deliveries <rest>"): [D, rest] when that D is not later
+    than this build's; none otherwise (no table, not incremental, no such comment, a later D).
+    The kept tables (staging: `staged`; the orders: `orders`) check `rest` themselves. -#}
+{% macro this_table_held(kind) -%}
+  {%- if not execute or not is_incremental() -%}
+    {{ return(none) }}
+  {%- endif -%}
   {%- set found = run_query(
       "select comment from duckdb_tables() where database_name = '" ~ this.database
       ~ "' and schema_name = '" ~ this.schema ~ "' and table_name = '" ~ this.identifier ~ "'") -%}
-  {{ return(found.columns[0].values()[0] if found.rows | length > 0 else none) }}
+  {%- set comment = found.columns[0].values()[0] if found.rows | length > 0 else none -%}
+  {%- set prefix = 'memberflow ' ~ kind ~ ' as of ' -%}
+  {%- if comment and comment.startswith(prefix) -%}
+    {%- set parts = comment[prefix | length:].split(' deliveries ') -%}
+    {%- if parts | length == 2 and parts[0] <= run_value('as_of_date') -%}
+      {{ return(parts) }}
+    {%- endif -%}
+  {%- endif -%}
+  {{ return(none) }}
 {%- endmacro %}
 
 

@@ -7,9 +7,9 @@
     (their latest delivered version). refund_amount_yuan is positive; the identifier hash columns
     carry the line's identifiers for the OneID graph (null = none or not an identifier).
     record_id: an integer for the order within this build (its sale's or its own line_uid), the
-    key the identity models and marts.orders join on; line_uid: the line's own version. A REFUND line's identifiers that repeat its
-    sale's are left out (the order already has them), so an order never lists an identifier
-    twice. A view: it is read once by each consumer. -#}
+    key the identity models and marts.orders join on; line_uid: the line's own version. A REFUND
+    line's identifiers that repeat its sale's are left out (the order already has them), so an
+    order never lists an identifier twice. A view: it is read once by each consumer. -#}
 with pos as (
     select * from {{ ref('stg_pos__lines') }}
 ),
