@@ -14,10 +14,13 @@ import io
 import json
 import os
 import shutil
+import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -60,13 +63,26 @@ def outbox_folder(outbox: Path, audience: str, as_of: date) -> Path:
     return outbox / audience / as_of.isoformat()
 
 
-def _pii_values(pii_dir: Path, wanted: dict[str, list[str]]) -> dict[str, dict[str, str]]:
-    """{identifier_type: {hash: value}} for the hashes wanted of each type, in one pass over the
-    pii store (each pass reads every identifier file: ≈ 1 s at 1 M persons)."""
-    pairs = sorted({(kind, h) for kind, hashes in wanted.items() for h in hashes})
-    found: dict[str, dict[str, str]] = {kind: {} for kind in wanted}
-    if not pairs:
-        return found
+# The pii values read so far, for one state of the pii store: {(type, hash): value or None}.
+# An emission reads the store only for hashes not held here, and then also for every contact its
+# caller expects to need next (the other audiences and days of the run), so that a run reads the
+# store once, not once per (audience, day): each pass reads every identifier file (≈ 1 s at 1 M
+# persons; a 400-day first run emits 1,200 sets). Any change of the store's files (ingestion of
+# a new day, the forget step rewriting a file) empties it.
+_pii_lock = threading.Lock()
+_pii_held: dict[str, Any] = {"store": None, "values": {}}
+
+Contacts = dict[str, Iterable[str]]  # {identifier type: hashes}
+
+
+def _pii_store_state(pii_dir: Path) -> tuple:
+    """What identifies the pii store's content: every identifier file's path, size and mtime."""
+    files = sorted(pii_dir.glob("identifiers/*/*.parquet"))
+    return (str(pii_dir), tuple((str(p), st.st_size, st.st_mtime_ns) for p in files for st in [p.stat()]))
+
+
+def _read_pii(pii_dir: Path, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """One pass over the pii store: the value of each (type, hash) pair found."""
     con = duckdb.connect()
     try:
         rows = con.execute(
@@ -82,14 +98,75 @@ def _pii_values(pii_dir: Path, wanted: dict[str, list[str]]) -> dict[str, dict[s
         ).fetchall()
     finally:
         con.close()
-    for kind, identifier_hash, value in rows:
-        found[kind][identifier_hash] = value
+    return {(kind, identifier_hash): value for kind, identifier_hash, value in rows}
+
+
+def _pii_values(
+    pii_dir: Path, wanted: Contacts, expected: Callable[[], Contacts] | None = None
+) -> dict[str, dict[str, str]]:
+    """{identifier_type: {hash: value}} for the hashes wanted of each type. When some are not held
+    yet, one pass over the pii store reads them together with ``expected()``'s."""
+    pairs = {(kind, h) for kind, hashes in wanted.items() for h in hashes}
+    found: dict[str, dict[str, str]] = {kind: {} for kind in wanted}
+    if not pairs:
+        return found
+    with _pii_lock:
+        store = _pii_store_state(pii_dir)
+        if _pii_held["store"] != store:
+            _pii_held.update(store=store, values={})
+        held: dict[tuple[str, str], str | None] = _pii_held["values"]
+        missing = pairs - held.keys()
+        if missing:
+            if expected is not None:
+                missing |= {(kind, h) for kind, hashes in expected().items() for h in hashes} - held.keys()
+            values = _read_pii(pii_dir, sorted(missing))
+            held.update({pair: values.get(pair) for pair in missing})
+        for kind, identifier_hash in pairs:
+            value = held[(kind, identifier_hash)]
+            if value is not None:
+                found[kind][identifier_hash] = value
     return found
 
 
-def audience_rows(warehouse: Settings | Path, pii_dir: Path, audience: str, as_of: date) -> list[dict]:
+def _contacts(records: Iterable[dict]) -> Contacts:
+    """The hashes a sender needs for these audience rows: phones of sms rows, unionids of wecom rows."""
+    phones, unionids = set(), set()
+    for r in records:
+        if r["channel"] == "sms" and r.get("phone_hash"):
+            phones.add(r["phone_hash"])
+        elif r["channel"] == "wecom" and r.get("unionid_hash"):
+            unionids.add(r["unionid_hash"])
+    return {"phone": phones, "unionid": unionids}
+
+
+def _contacts_between(warehouse: Settings | Path, first: date, last: date) -> Contacts:
+    """The contacts of every audience's rows of the days [first, last]."""
+    con = open_reader(warehouse)
+    try:
+        cursor = con.execute(
+            """
+            select channel, phone_hash, unionid_hash from audiences.audience_members
+            where as_of_date between ? and ?
+            """,
+            [first, last],
+        )
+        records = [dict(zip(("channel", "phone_hash", "unionid_hash"), row)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+    return _contacts(records)
+
+
+def audience_rows(
+    warehouse: Settings | Path,
+    pii_dir: Path,
+    audience: str,
+    as_of: date,
+    run_days: tuple[date, date] | None = None,
+) -> list[dict]:
     """The rows of one (audience, D) from the warehouse history, with phone/unionid resolved.
-    ``warehouse``: the run's settings (either engine) or a DuckDB warehouse file."""
+    ``warehouse``: the run's settings (either engine) or a DuckDB warehouse file. ``run_days``:
+    the first and last day the caller emits (every audience), read from the pii store together
+    with this set's contacts."""
     con = open_reader(warehouse)
     try:
         cursor = con.execute(
@@ -104,13 +181,8 @@ def audience_rows(warehouse: Settings | Path, pii_dir: Path, audience: str, as_o
         records = [dict(zip(names, row)) for row in cursor.fetchall()]
     finally:
         con.close()
-    pii = _pii_values(
-        pii_dir,
-        {
-            "phone": [r["phone_hash"] for r in records if r["channel"] == "sms" and r.get("phone_hash")],
-            "unionid": [r["unionid_hash"] for r in records if r["channel"] == "wecom" and r.get("unionid_hash")],
-        },
-    )
+    expected = None if run_days is None else (lambda: _contacts_between(warehouse, *run_days))
+    pii = _pii_values(pii_dir, _contacts(records), expected)
     phones, unionids = pii["phone"], pii["unionid"]
     out = []
     for r in records:
@@ -131,9 +203,15 @@ def render_csv(rows: list[dict]) -> bytes:
 
 
 def emit_audience(
-    warehouse: Settings | Path, pii_dir: Path, outbox: Path, audience: str, as_of: date
+    warehouse: Settings | Path,
+    pii_dir: Path,
+    outbox: Path,
+    audience: str,
+    as_of: date,
+    run_days: tuple[date, date] | None = None,
 ) -> Emission:
-    """Emit (audience, D) once. An existing set is left untouched and reported as not emitted."""
+    """Emit (audience, D) once. An existing set is left untouched and reported as not emitted.
+    ``run_days``: the range of days the caller is emitting (see :func:`audience_rows`)."""
     if audience not in AUDIENCES:
         raise ValueError(f"unknown audience {audience!r} (expected one of {', '.join(AUDIENCES)})")
     folder = outbox_folder(outbox, audience, as_of)
@@ -141,7 +219,7 @@ def emit_audience(
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         return Emission(audience, as_of, folder, manifest["row_count"], manifest["sha256"], False)
 
-    rows = audience_rows(warehouse, pii_dir, audience, as_of)
+    rows = audience_rows(warehouse, pii_dir, audience, as_of, run_days)
     payload = render_csv(rows)
     digest = hashlib.sha256(payload).hexdigest()
     manifest = {

@@ -36,9 +36,11 @@ def build_outbox_asset(audience: str) -> dg.AssetsDefinition:
     def _outbox(context: AssetExecutionContext, memberflow: MemberflowConfig) -> dg.MaterializeResult:
         settings = memberflow.settings()
         emitted, existing, rows = [], [], 0
-        for day in partition_days(context):
+        days = list(partition_days(context))
+        for day in days:
+            # the run's contacts of every audience and day are read from the pii store at once
             result = emit_audience(
-                settings, settings.pii_dir, settings.outbox_dir, audience, day
+                settings, settings.pii_dir, settings.outbox_dir, audience, day, (days[0], days[-1])
             )
             rows += result.rows
             (emitted if result.emitted else existing).append(f"{day}: {result.rows} rows")

@@ -506,3 +506,67 @@ def test_failed_emission_leaves_no_partial_set(built, tmp_path, monkeypatch):
     result = emit_audience(warehouse, pii, tmp_path, "reactivation", WINDOW[1])
     assert result.emitted and sorted(p.name for p in result.folder.iterdir()) == [
         "audience.csv", "manifest.json"]
+
+
+# ---- the pii store, read once per run -----------------------------------------------------
+
+EMITTED_DAYS = (d("2024-06-10"), d("2024-06-12"))  # the dormant member's sms row on 06-12
+
+
+def _emit_all(warehouse: Path, pii: Path, outbox: Path, run_days: tuple[date, date] | None) -> dict:
+    """Every audience of every day of EMITTED_DAYS; {(audience, D): audience.csv bytes}."""
+    sets = {}
+    for day in days(*EMITTED_DAYS):
+        for audience in ("reactivation", "points_expiry", "tier_downgrade"):
+            emission = emit_audience(warehouse, pii, outbox, audience, day, run_days)
+            sets[(audience, day)] = (emission.folder / "audience.csv").read_bytes()
+    return sets
+
+
+def test_a_run_reads_the_pii_store_once_for_all_its_sets(built, tmp_path, monkeypatch):
+    """Emitting three audiences over three days with the run's range given reads the pii store
+    once (not once per set) and writes the same files as sets emitted one by one, each reading
+    the store itself."""
+    import assets.audiences.emit as emit
+
+    warehouse, pii = built.backfill.root / "w.duckdb", built.backfill.settings.pii_dir
+    passes: list[int] = []
+    read = emit._read_pii
+    monkeypatch.setattr(emit, "_read_pii", lambda *a: passes.append(1) or read(*a))
+
+    emit._pii_held.update(store=None, values={})
+    run = _emit_all(warehouse, pii, tmp_path / "run", EMITTED_DAYS)
+    assert len(passes) == 1
+
+    alone = {}
+    for (audience, day) in run:
+        emit._pii_held.update(store=None, values={})
+        emission = emit_audience(warehouse, pii, tmp_path / "alone", audience, day)
+        alone[(audience, day)] = (emission.folder / "audience.csv").read_bytes()
+    with_contacts = [k for k, data in alone.items()
+                     if any(r["channel"] in ("sms", "wecom") for r in _csv_rows(data))]
+    assert len(passes) == 1 + len(with_contacts) and len(with_contacts) >= 2
+    assert run == alone
+    phones = [r["phone"] for data in run.values() for r in _csv_rows(data) if r["phone"]]
+    assert phones == [built.world.phone("dormant")]
+
+
+def test_a_changed_pii_store_is_read_again(built, tmp_path):
+    """A value read for one set is not reused once the store's files change: a rewritten
+    identifier file (as the forget step or a re-delivery writes it) is read again."""
+    import assets.audiences.emit as emit
+
+    warehouse = built.backfill.root / "w.duckdb"
+    pii = tmp_path / "pii"
+    shutil.copytree(built.backfill.settings.pii_dir, pii)
+    before = _emit_all(warehouse, pii, tmp_path / "before", EMITTED_DAYS)
+    assert built.world.phone("dormant").encode() in before[("reactivation", EMITTED_DAYS[1])]
+
+    table = pq.read_table(pii / PII_FILE)
+    other = "13900000000"
+    pq.write_table(table.set_column(table.schema.get_field_index("value"), "value",
+                                    pa.array([other] * table.num_rows)), pii / PII_FILE)
+    assert emit._pii_held["store"] is not None  # the first emissions' values are still held
+    after = _emit_all(warehouse, pii, tmp_path / "after", EMITTED_DAYS)
+    assert after[("reactivation", EMITTED_DAYS[1])] == before[("reactivation", EMITTED_DAYS[1])].replace(
+        built.world.phone("dormant").encode(), other.encode())
