@@ -30,14 +30,16 @@
 
 
 {#- A digest of what the rows mean besides their lines and persons: the order SQL (this model,
-    int_orders__lines and macro orders_from_lines, as written) and the platform shops' stores. -#}
+    int_orders__lines and macros orders_from_lines and record_fingerprints, as written) and the
+    platform shops' stores. -#}
 {% macro kept_orders_logic_digest() -%}
   {%- set found = run_query(
       "select coalesce(md5(string_agg(store_code || '|' || coalesce(meituan_shop_id, '') || '|' || "
       ~ "coalesce(eleme_shop_id, ''), ',' order by store_code, meituan_shop_id, eleme_shop_id)), '') from "
       ~ ref('stg_stores')) -%}
   {%- set lines_model = graph.nodes.get('model.' ~ project_name ~ '.int_orders__lines', {}) -%}
-  {{ return(local_md5(orders_from_lines('lines_') ~ '|' ~ lines_model.get('raw_code', '') ~ '|'
+  {{ return(local_md5(orders_from_lines('lines_') ~ '|' ~ record_fingerprints('lines_') ~ '|'
+                      ~ lines_model.get('raw_code', '') ~ '|'
                       ~ model.raw_code ~ '|' ~ found.columns[0].values()[0])) }}
 {%- endmacro %}
 
@@ -80,6 +82,32 @@
   cast(bit_xor(hash({{ line_uid }})) as ubigint)
 {%- endmacro %}
 
+{#- Per record of ``lines``: its line count and fingerprint. A platform or mini-program order is
+    one line (record_id = its line_uid), so only POS lines (a sale with its refunds) are grouped. -#}
+{% macro record_fingerprints(lines) -%}
+        select record_id, count(*) as line_count, {{ lines_fingerprint('line_uid') }} as lines_fingerprint
+        from {{ lines }}
+        where source = 'pos'
+        group by record_id
+        union all
+        select record_id, cast(1 as {{ dbt.type_bigint() }}) as line_count, {{ line_fingerprint('line_uid') }} as lines_fingerprint
+        from {{ lines }}
+        where source <> 'pos'
+{%- endmacro %}
+
+{#- The fingerprint of an order of one line: what lines_fingerprint gives for it, without grouping. -#}
+{% macro line_fingerprint(line_uid) -%}
+  {{ return(adapter.dispatch('line_fingerprint', 'memberflow')(line_uid)) }}
+{%- endmacro %}
+
+{% macro default__line_fingerprint(line_uid) -%}
+  cast(null as {{ dbt.type_bigint() }})
+{%- endmacro %}
+
+{% macro duckdb__line_fingerprint(line_uid) -%}
+  cast(hash({{ line_uid }}) as ubigint)
+{%- endmacro %}
+
 
 {#- Pre-hooks. First: the records to recompute, with their line count, fingerprint and person
     as of D: every record whose lines or person differ from the table's, and the table's records
@@ -90,9 +118,7 @@
   {%- if execute and is_incremental() and kept_orders_as_of() is not none -%}
     create or replace table {{ changed }} as
     with current_lines as (
-        select record_id, count(*) as line_count, {{ lines_fingerprint('line_uid') }} as lines_fingerprint
-        from {{ ref('int_orders__lines') }}
-        group by record_id
+        {{ record_fingerprints(ref('int_orders__lines')) }}
     ),
 
     current_orders as (

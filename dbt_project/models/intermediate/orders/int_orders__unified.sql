@@ -36,9 +36,7 @@ lines_ as (
 
 {% if since is none -%}
 fingerprints_ as (
-    select record_id, {{ lines_fingerprint('line_uid') }} as lines_fingerprint
-    from {{ lines }}
-    group by record_id
+    {{ record_fingerprints(lines) }}
 ),
 
 records_ as (
