@@ -43,7 +43,7 @@ class MemberflowConfig(dg.ConfigurableResource):
 
 class MemberflowDbtCliResource(DbtCliResource):
     """dagster-dbt's resource without two costs it pays at every dbt step, before dbt starts
-    (≈ 8 s of a daily run on a slow 2-core host, ≈ 3 s on a fast one):
+    (8 s of a daily run measured on a slow 2-core host; ≈ 3 s expected on a host 2.5× faster):
 
     - it runs ``dbt --version`` (a whole dbt process start, plus a check for the latest release)
       to learn the version of the executable: ours is the dbt beside this Python, so it is the
