@@ -124,7 +124,10 @@ def pandas_rfm(warehouse: Path, as_of: date) -> dict[str, float]:
 
 def step_seconds(run_ids: list[str]) -> dict[str, float]:
     """Wall seconds of every step of the given Dagster runs (the instance of DAGSTER_HOME), plus
-    each run's time before its first step starts (launch, resources) as ``<job> start``."""
+    each run's time before its first step starts (launch, resources) as ``<job> start``. A step
+    that runs dbt also gets ``<step>: before dbt`` (its start → dagster-dbt's "Running dbt
+    command" log line) and ``<step>: after dbt`` ("Finished dbt command" → the step's end:
+    storing the events dbt's results became)."""
     import dagster as dg
 
     instance = dg.DagsterInstance.get()
@@ -133,16 +136,24 @@ def step_seconds(run_ids: list[str]) -> dict[str, float]:
         logs = instance.all_logs(run_id)
         run = instance.get_run_by_id(run_id)
         started: dict[str, float] = {}
+        dbt_finished: dict[str, float] = {}
         first = None
         for entry in logs:
             event = entry.dagster_event
             if event is None:
+                message = entry.user_message or ""
+                if entry.step_key in started and message.startswith("Running dbt command"):
+                    out[f"{entry.step_key}: before dbt"] = entry.timestamp - started[entry.step_key]
+                elif entry.step_key in started and message.startswith("Finished dbt command"):
+                    dbt_finished[entry.step_key] = entry.timestamp
                 continue
             if event.event_type_value == "STEP_START":
                 started[event.step_key] = entry.timestamp
                 first = entry.timestamp if first is None else first
             elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in started:
                 out[event.step_key] = entry.timestamp - started[event.step_key]
+                if event.step_key in dbt_finished:
+                    out[f"{event.step_key}: after dbt"] = entry.timestamp - dbt_finished[event.step_key]
         if logs and first is not None:
             out[f"{run.job_name} start"] = first - logs[0].timestamp
     return out

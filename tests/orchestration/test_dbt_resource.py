@@ -12,7 +12,7 @@ from orchestration.resources import dbt_resource
 from orchestration.settings import load_settings
 
 
-def test_the_version_is_the_executables(tmp_path):
+def test_the_version_is_the_executables():
     resource = dbt_resource()
     shown = subprocess.check_output([resource.dbt_executable, "--version"], text=True)
     installed = re.search(r"installed:\s*(\d+\.\d+\.\d+)", shown).group(1)
