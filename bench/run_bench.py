@@ -63,10 +63,14 @@ def run_stage(name: str, code: str, env: dict[str, str], result_file: Path | Non
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(code)
     load = os.getloadavg()[0]
-    started = time.perf_counter()
+    started, started_wall = time.perf_counter(), time.time()
     proc = subprocess.Popen([sys.executable, str(script)], env=env, cwd=ROOT)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
+    # Dagster's event times and dbt's timings are wall-clock (time.time) figures; a VM pause or
+    # a clock step while the stage ran shows as a gap between the two clocks, and then the
+    # stage's step and model times do not add up to its wall seconds
+    clock_gap = (time.time() - started_wall) - seconds
     code_ = os.waitstatus_to_exitcode(status)
     script.unlink(missing_ok=True)
     if code_ != 0:
@@ -77,11 +81,16 @@ def run_stage(name: str, code: str, env: dict[str, str], result_file: Path | Non
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "peak_rss_mb": usage.ru_maxrss / 1024,
         "load_before": load,
+        "clock_gap_s": clock_gap,
     }
     if result_file is not None and result_file.exists():
         out["result"] = json.loads(result_file.read_text())
     print(f"bench: {name:<24} {seconds:8.1f}s wall {out['cpu_seconds']:8.1f}s cpu "
           f"{out['peak_rss_mb']:8.0f} MB peak  (load {load:.1f})", flush=True)
+    if abs(clock_gap) > max(1.0, 0.01 * seconds):
+        print(f"bench: WARNING: during {name} the wall clock moved {clock_gap:+.1f}s against the "
+              "monotonic one (a VM pause or a clock step): its step and dbt model times, which are "
+              "wall-clock figures, are suspect; rerun it", flush=True)
     return out
 
 
@@ -324,6 +333,10 @@ def main() -> None:
         f"{k} {v:.1f}s" for k, v in steps.items()))
     print(f"OneID vs ground truth (pairwise, identified orders): precision {quality['precision']:.3f}, "
           f"recall {quality['recall']:.3f}")
+    for r in results + [scan, components, pandas, rfm]:
+        if abs(r["clock_gap_s"]) > max(1.0, 0.01 * r["seconds"]):
+            print(f"WARNING: {r['stage']}: the wall clock moved {r['clock_gap_s']:+.1f}s against the monotonic "
+                  "one while it ran; its wall seconds are monotonic, its step and model times are not")
     (out / "results.json").write_text(json.dumps(
         {"machine": m, "persons": args.persons, "days": args.days, "started": started_at, "finished": finished_at,
          "results": results, "floors": {"scan": scan, "components": components},
