@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from datetime import date
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,8 @@ def test_dbt_build_runs_every_unit_and_data_test(built):
         "redemption_after_lot_expired_the_day_before",
         "redemption_shortfall_then_recovery",
         "member_facts_rfm_ties_share_a_score",
-        "member_facts_lifecycle_and_window_boundaries",
+        "member_facts_lifecycle_boundaries",
+        "member_order_totals_sums_hours_and_window",
         "member_facts_lifetime_figures_and_channel_mix",
         "member_tiers_downgrade_outlook_and_boundaries",
         "member_tiers_only_up_never_at_risk",
@@ -169,6 +171,70 @@ def test_facts_are_one_row_per_key_and_hold_d(built):
 def _upstream_is_stub() -> bool:
     orders = DBT_PROJECT_DIR / "models" / "marts" / "core" / "orders.sql"
     return not orders.exists() or "TEMPORARY STUB" in orders.read_text(encoding="utf-8")
+
+
+KEPT_SELECTION = ["--select", "int_orders_valid_as_of", "int_members_as_of", "int_member_order_totals", "member_facts"]
+TOTALS_SQL = Path("models", "intermediate", "facts", "int_member_order_totals.sql")
+
+
+def _mutate(orders: list, d: date) -> tuple[list, set[str]]:
+    """What a day can do to persons' orders (a late refund, a OneID merge, an order gone, a
+    deleted person, a new order on D): the new order list and the persons it touched."""
+    orders = list(orders)
+    by_person: dict[str, list[int]] = {}
+    for i, o in enumerate(orders):
+        if o.one_id and o.is_valid and o.business_date <= d:
+            by_person.setdefault(o.one_id, []).append(i)
+    # the refunded person has no order leaving or entering the window from D-1 to D: only its
+    # orders' fingerprint tells that it changed (its order count stays)
+    window_edges = {d, d - timedelta(days=365)}
+    refunded = next(p for p in sorted(by_person)
+                    if not any(orders[i].business_date in window_edges for i in by_person[p]))
+    merged_from, merged_into, gone, deleted = sorted(
+        (p for p in by_person if len(by_person[p]) >= 2 and p != refunded), key=lambda p: -len(by_person[p]))[:4]
+    i = by_person[refunded][0]
+    orders[i] = dataclasses.replace(orders[i], net_amount_yuan=orders[i].net_amount_yuan - Decimal("1.00"),
+                                    order_status="partially_refunded")
+    i = by_person[merged_from][-1]
+    orders[i] = dataclasses.replace(orders[i], one_id=merged_into)
+    del orders[by_person[gone][0]]
+    orders = [dataclasses.replace(o, one_id=None) if o.one_id == deleted else o for o in orders]
+    orders.append(dataclasses.replace(orders[0], order_key="pos:new:on-d", one_id=merged_into,
+                                      order_ts_local=datetime.combine(d, datetime.min.time()) + timedelta(hours=20),
+                                      order_status="completed", is_valid=True))
+    return orders, {refunded, merged_from, merged_into, gone, deleted}
+
+
+def test_member_totals_brought_forward_day_by_day_match_the_reference(tmp_path):
+    """int_member_order_totals kept by person: each build recomputes only the persons whose valid
+    orders changed or left the 365-day window, and member_facts on it matches the reference as
+    of every D: a day later, eight weeks later (orders leaving and, as late rows, entering the
+    window), after a day that refunds, merges, removes and forgets persons' orders, a rerun, and
+    an earlier D (rebuilt whole)."""
+    members, orders = random_history(13, AS_OF, persons=60)
+    warehouse = tmp_path / "w.duckdb"
+    write_warehouse(warehouse, members, orders)
+    settings = _settings(tmp_path)
+    rules = reference.RULES
+    touched: set[str] = set()
+    days = [AS_OF - timedelta(days=60), AS_OF - timedelta(days=59), AS_OF - timedelta(days=1),
+            AS_OF, AS_OF, AS_OF - timedelta(days=10)]
+    for step, d in enumerate(days):
+        if step == 3:
+            orders, touched = _mutate(orders, d)
+            write_warehouse(warehouse, members, orders)
+        run_dbt(settings, ["run", *KEPT_SELECTION], as_of_date=d, target_path=tmp_path / "target")
+        compiled = (tmp_path / "target" / "compiled" / "memberflow" / TOTALS_SQL).read_text()
+        # the first build and the earlier D are whole; every other one is brought forward
+        assert ("int_member_order_totals__changed" in compiled) == (step not in (0, 5)), (step, d)
+        facts = {r["one_id"]: r for r in read_table(warehouse, "select * from marts.member_facts")}
+        problems = _diff(reference.member_facts(orders, members, d, rules), facts, f"member_facts as of {d}")
+        assert not problems, "\n".join(problems[:20])
+    assert len(touched) == 5
+    # the window moved under persons the build did not otherwise touch
+    leaving = [o for o in orders if o.one_id and o.is_valid
+               and AS_OF - timedelta(days=59 + 364) <= o.business_date < AS_OF - timedelta(days=1 + 364)]
+    assert leaving
 
 
 @pytest.mark.slow

@@ -21,12 +21,13 @@ from tests.identity.scenario import D1, D2, Ids, write_landing
 
 SELECTION = [
     "--select",
-    "+orders", "+members", "+identity", "+quality", "path:tests/identity",
+    "+orders", "+members", "+identity", "+quality", "+int_member_order_totals", "path:tests/identity",
     "--indirect-selection", "cautious",
 ]
 
 
 UNIFIED_SQL = Path("models", "intermediate", "orders", "int_orders__unified.sql")
+TOTALS_SQL = Path("models", "intermediate", "facts", "int_member_order_totals.sql")
 
 
 def _read(warehouse: Path) -> dict:
@@ -55,6 +56,8 @@ def _read(warehouse: Path) -> dict:
             "registry": rows("select * from identity.one_id_registry"),
             "kept_orders": sorted(con.execute(
                 "select * from intermediate.int_orders__unified order by record_id").fetchall()),
+            "kept_totals": sorted(con.execute(
+                "select * from intermediate.int_member_order_totals order by one_id").fetchall()),
         }
     finally:
         con.close()
@@ -70,15 +73,17 @@ def built(tmp_path_factory):
     target = root / "target"
     snapshots = {}
     outputs = {}
-    compiled = {}  # each build's SQL of int_orders__unified
-    # d2_whole: the orders of D2 rebuilt whole (--full-refresh) beside the ones brought forward
-    whole = ["run", "--select", "int_orders__unified", "orders", "--full-refresh"]
+    compiled = {}  # each build's SQL of int_orders__unified and int_member_order_totals
+    # d2_whole: the orders and persons' order totals of D2 rebuilt whole (--full-refresh) beside
+    # the ones brought forward
+    whole = ["run", "--select", "int_orders__unified", "orders", "int_member_order_totals", "--full-refresh"]
     for name, as_of, args in [("d1", D1, ["build", *SELECTION]), ("d2", D2, ["build", *SELECTION]),
                               ("d2_again", D2, ["run", *SELECTION]), ("d2_whole", D2, whole),
                               ("d1_again", D1, ["run", *SELECTION])]:
         result = run_dbt(settings, args, as_of_date=date.fromisoformat(as_of), target_path=target)
         outputs[name] = result.stdout
-        compiled[name] = (target / "compiled" / "memberflow" / UNIFIED_SQL).read_text()
+        compiled[name] = {sql: (target / "compiled" / "memberflow" / sql).read_text()
+                          for sql in (UNIFIED_SQL, TOTALS_SQL)}
         snapshots[name] = _read(settings.warehouse_path)
     return ids, snapshots, outputs, compiled
 
@@ -261,6 +266,7 @@ def test_orders_brought_forward_equal_a_build_from_scratch(built):
     refunds and sales, merged, split and deleted persons) and left the rest: the result is the
     same, row for row and with its bookkeeping columns, as D2's orders rebuilt whole."""
     _, s, _, compiled = built
+    compiled = {name: sql[UNIFIED_SQL] for name, sql in compiled.items()}
     assert "int_orders__unified__changed" not in compiled["d1"]  # the first build: whole
     assert "int_orders__unified__changed" in compiled["d2"]  # brought forward
     assert "int_orders__unified__changed" in compiled["d2_again"]  # a rerun: nothing changed
@@ -272,6 +278,21 @@ def test_orders_brought_forward_equal_a_build_from_scratch(built):
     assert {"pos:SH001:L1", "pos:SH001:L2", "pos:SH001:M1", "pos:SH002:K1", "pos:SH001:GM",
             "meituan:3801000000000000099", "miniprogram:MPI1"} <= moved
     assert s["d1"]["kept_orders"] == s["d1_again"]["kept_orders"]
+
+
+def test_member_order_totals_brought_forward_equal_a_build_from_scratch(built):
+    """The persons' order totals of D2 recomputed only the persons whose valid orders changed
+    since D1 (a late refund, a merge, a split, a deleted person, new orders) and equal D2's
+    totals rebuilt whole; a rerun leaves them as they are."""
+    _, s, _, compiled = built
+    assert "int_member_order_totals__changed" not in compiled["d1"][TOTALS_SQL]
+    assert "int_member_order_totals__changed" in compiled["d2"][TOTALS_SQL]
+    assert "int_member_order_totals__changed" not in compiled["d2_whole"][TOTALS_SQL]
+    assert s["d2"]["kept_totals"] == s["d2_whole"]["kept_totals"]
+    assert s["d2_again"]["kept_totals"] == s["d2"]["kept_totals"]
+    assert s["d1"]["kept_totals"] == s["d1_again"]["kept_totals"]
+    changed = {row[0] for row in set(s["d1"]["kept_totals"]) ^ set(s["d2"]["kept_totals"])}
+    assert len(changed) >= 3, changed
 
 
 def test_an_as_of_date_sees_only_deliveries_up_to_it(built):

@@ -23,12 +23,6 @@
 {%- endmacro %}
 
 
-{#- The relation holding the records to recompute in this build (made by the pre-hook). -#}
-{% macro kept_orders_changed_relation() -%}
-  {{ return(this.incorporate(path={"identifier": this.identifier ~ "__changed"})) }}
-{%- endmacro %}
-
-
 {#- A digest of what the rows mean besides their lines and persons: the order SQL (this model,
     int_orders__lines and macros orders_from_lines and record_fingerprints, as written) and the
     platform shops' stores. -#}
@@ -44,12 +38,19 @@
 {%- endmacro %}
 
 
+{#- What the table holds besides its D (its comment, after the D): the deliveries up to
+    `through` and the logic. -#}
+{% macro kept_orders_state(through) -%}
+  {{ return('deliveries ' ~ staged_deliveries_digest(kept_orders_tables(), through)
+            ~ ' logic ' ~ kept_orders_logic_digest()) }}
+{%- endmacro %}
+
+
 {#- The D the existing table holds when it can be brought forward to this build's D; none
     otherwise (no table, not incremental, a later D, other deliveries up to its D, other logic). -#}
 {% macro kept_orders_as_of() -%}
   {%- set held = this_table_held('orders') -%}
-  {%- if held is not none and held[1] == staged_deliveries_digest(kept_orders_tables(), held[0])
-                                         ~ ' logic ' ~ kept_orders_logic_digest() -%}
+  {%- if held is not none and held[1] == kept_orders_state(held[0]) -%}
     {{ return(held[0]) }}
   {%- endif -%}
   {{ return(none) }}
@@ -68,24 +69,10 @@
 {%- endmacro %}
 
 
-{#- An order's fingerprint: its line_uids, order-free (DuckDB: xor of their hashes; elsewhere
-    nothing, the table is rebuilt whole). -#}
-{% macro lines_fingerprint(line_uid) -%}
-  {{ return(adapter.dispatch('lines_fingerprint', 'memberflow')(line_uid)) }}
-{%- endmacro %}
-
-{% macro default__lines_fingerprint(line_uid) -%}
-  cast(null as {{ dbt.type_bigint() }})
-{%- endmacro %}
-
-{% macro duckdb__lines_fingerprint(line_uid) -%}
-  cast(bit_xor(hash({{ line_uid }})) as ubigint)
-{%- endmacro %}
-
 {#- Per record of ``lines``: its line count and fingerprint. A platform or mini-program order is
     one line (record_id = its line_uid), so only POS lines (a sale with its refunds) are grouped. -#}
 {% macro record_fingerprints(lines) -%}
-        select record_id, count(*) as line_count, {{ lines_fingerprint('line_uid') }} as lines_fingerprint
+        select record_id, count(*) as line_count, {{ rows_fingerprint('line_uid') }} as lines_fingerprint
         from {{ lines }}
         where source = 'pos'
         group by record_id
@@ -95,7 +82,7 @@
         where source <> 'pos'
 {%- endmacro %}
 
-{#- The fingerprint of an order of one line: what lines_fingerprint gives for it, without grouping. -#}
+{#- The fingerprint of an order of one line: what rows_fingerprint gives for it, without grouping. -#}
 {% macro line_fingerprint(line_uid) -%}
   {{ return(adapter.dispatch('line_fingerprint', 'memberflow')(line_uid)) }}
 {%- endmacro %}
@@ -109,14 +96,13 @@
 {%- endmacro %}
 
 
-{#- Pre-hooks. First: the records to recompute, with their line count, fingerprint and person
+{#- The first pre-hook: the records to recompute, with their line count, fingerprint and person
     as of D: every record whose lines or person differ from the table's, and the table's records
-    that have no line any more (line_count null: they are only deleted). An empty relation on the
-    full path. -#}
+    that have no line any more (line_count null: they are only deleted). Nothing on the full
+    path. The others are the kept tables' (macros/engine/kept_tables.sql). -#}
 {% macro kept_orders_prepare() -%}
-  {%- set changed = kept_orders_changed_relation() -%}
   {%- if execute and is_incremental() and kept_orders_as_of() is not none -%}
-    create or replace table {{ changed }} as
+    create or replace table {{ kept_changed_relation() }} as
     with current_lines as (
         {{ record_fingerprints(ref('int_orders__lines')) }}
     ),
@@ -144,41 +130,4 @@
   {%- else -%}
     select 1
   {%- endif -%}
-{%- endmacro %}
-
-{#- Second: remove what is recomputed (everything, when the table cannot be brought forward). -#}
-{% macro kept_orders_reset() -%}
-  {%- if execute and is_incremental() -%}
-    {%- if kept_orders_as_of() is none -%}
-      delete from {{ this }}
-    {%- else -%}
-      delete from {{ this }} where record_id in (select record_id from {{ kept_orders_changed_relation() }})
-    {%- endif -%}
-  {%- else -%}
-    select 1
-  {%- endif -%}
-{%- endmacro %}
-
-
-{#- Post-hooks. First: drop the list of changed records. -#}
-{% macro kept_orders_drop_changed() -%}
-  {%- if execute and is_incremental() -%}
-    drop table if exists {{ kept_orders_changed_relation() }}
-  {%- else -%}
-    select 1
-  {%- endif -%}
-{%- endmacro %}
-
-{#- Second: record the D, deliveries and logic the table now holds (DuckDB; nothing elsewhere). -#}
-{% macro kept_orders_mark() -%}
-  {{ return(adapter.dispatch('kept_orders_mark', 'memberflow')()) }}
-{%- endmacro %}
-
-{% macro default__kept_orders_mark() -%}
-  select 1
-{%- endmacro %}
-
-{% macro duckdb__kept_orders_mark() -%}
-  {%- set as_of = run_value("as_of_date") -%}
-  comment on table {{ this }} is 'memberflow orders as of {{ as_of }} deliveries {{ staged_deliveries_digest(kept_orders_tables(), as_of) if execute else "" }} logic {{ kept_orders_logic_digest() if execute else "" }}'
 {%- endmacro %}

@@ -37,56 +37,10 @@
     a digest of those deliveries (macro staged_deliveries_digest). -#}
 {% macro staged_as_of(table_name) -%}
   {%- set held = this_table_held('staged') -%}
-  {%- if held is not none and held[1] == staged_deliveries_digest(table_name, held[0]) -%}
+  {%- if held is not none and held[1] == 'deliveries ' ~ staged_deliveries_digest(table_name, held[0]) -%}
     {{ return(held[0]) }}
   {%- endif -%}
   {{ return(none) }}
-{%- endmacro %}
-
-
-{#- What this model's existing DuckDB table says it holds, from the comment its post-hook set
-    ("memberflow <kind> as of YYYY-MM-DD deliveries <rest>"): [D, rest] when that D is not later
-    than this build's; none otherwise (no table, not incremental, no such comment, a later D).
-    The kept tables (staging: `staged`; the orders: `orders`) check `rest` themselves. -#}
-{% macro this_table_held(kind) -%}
-  {%- if not execute or not is_incremental() -%}
-    {{ return(none) }}
-  {%- endif -%}
-  {%- set found = run_query(
-      "select comment from duckdb_tables() where database_name = '" ~ this.database
-      ~ "' and schema_name = '" ~ this.schema ~ "' and table_name = '" ~ this.identifier ~ "'") -%}
-  {%- set comment = found.columns[0].values()[0] if found.rows | length > 0 else none -%}
-  {%- set prefix = 'memberflow ' ~ kind ~ ' as of ' -%}
-  {%- if comment and comment.startswith(prefix) -%}
-    {%- set parts = comment[prefix | length:].split(' deliveries ') -%}
-    {%- if parts | length == 2 and parts[0] <= run_value('as_of_date') -%}
-      {{ return(parts) }}
-    {%- endif -%}
-  {%- endif -%}
-  {{ return(none) }}
-{%- endmacro %}
-
-
-{#- An md5 over every delivery of raw.<table_name> up to `through` (file name, day, sha256,
-    load time) and the identifier key's fingerprint (the blocklist's hashes change with it): a
-    file loaded late into an old day, an old day ingested again with other results, or a new
-    HMAC key after a re-ingestion all change it. `table_name` may be a list of raw tables. -#}
-{% macro staged_deliveries_digest(table_name, through) -%}
-  {#- one query for all the tables asked for; a table built from several raw tables
-      (int_identity__identifier_values) gets an md5 over each one's digest -#}
-  {%- set names = [table_name] if table_name is string else table_name -%}
-  {%- set found = run_query(
-      "select raw_table, coalesce(md5(string_agg(file_name || '|' || cast(delivery_date as varchar) || '|' || "
-      ~ "coalesce(sha256, '') || '|' || coalesce(loaded_at, ''), ',' order by file_name, delivery_date)), '') from "
-      ~ ref('base_raw__deliveries') ~ " where raw_table in ('" ~ names | join("', '") ~ "') and delivery_date <= cast('"
-      ~ through ~ "' as date) group by raw_table") -%}
-  {%- set by_table = {} -%}
-  {%- for row in found.rows %}{% do by_table.update({row[0]: row[1]}) %}{% endfor -%}
-  {%- set digests = [] -%}
-  {%- for name in names -%}
-    {%- do digests.append(local_md5(by_table.get(name, '') ~ '|' ~ tojson(cfg('blocklist') or []))) -%}
-  {%- endfor -%}
-  {{ return(digests[0] if table_name is string else local_md5(digests | join('|'))) }}
 {%- endmacro %}
 
 
@@ -218,16 +172,7 @@
 {%- endmacro %}
 
 
-{#- Post-hook: record the D this table now holds (DuckDB; nothing elsewhere). -#}
+{#- Post-hook: record the D this table now holds and the deliveries it was built from. -#}
 {% macro staged_versions_mark(table_name) -%}
-  {{ return(adapter.dispatch('staged_versions_mark', 'memberflow')(table_name)) }}
-{%- endmacro %}
-
-{% macro default__staged_versions_mark(table_name) -%}
-  select 1
-{%- endmacro %}
-
-{% macro duckdb__staged_versions_mark(table_name) -%}
-  {%- set as_of = run_value("as_of_date") -%}
-  comment on table {{ this }} is 'memberflow staged as of {{ as_of }} deliveries {{ staged_deliveries_digest(table_name, as_of) if execute else "" }}'
+  {{ kept_mark('staged', 'deliveries ' ~ staged_deliveries_digest(table_name, run_value('as_of_date')) if keeps_tables() else '') }}
 {%- endmacro %}

@@ -2,8 +2,9 @@
     materialized=staging_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
-    pre_hook=["{{ kept_orders_prepare() }}", "{{ kept_orders_reset() }}"],
-    post_hook=["{{ kept_orders_drop_changed() }}", "{{ kept_orders_mark() }}"],
+    pre_hook=["{{ kept_orders_prepare() }}", "{{ kept_reset(kept_orders_as_of(), 'record_id') }}"],
+    post_hook=["{{ kept_drop_changed() }}",
+               "{{ kept_mark('orders', kept_orders_state(run_value('as_of_date')) if keeps_tables() else '') }}"],
 ) }}
 -- depends_on: {{ ref('base_raw__deliveries') }}
 -- depends_on: {{ ref('stg_stores') }}
@@ -28,7 +29,7 @@ with
 {%- if since is not none %}
 lines_ as (
     select * from {{ ref('int_orders__lines') }}
-    where record_id in (select record_id from {{ kept_orders_changed_relation() }} where line_count is not null)
+    where record_id in (select record_id from {{ kept_changed_relation() }} where line_count is not null)
 ),
 {%- endif %}
 
@@ -49,7 +50,7 @@ records_ as (
 records_ as (
     {#- made by the pre-hook: the changed records' fingerprint and person as of D -#}
     select record_id, lines_fingerprint, one_id
-    from {{ kept_orders_changed_relation() }}
+    from {{ kept_changed_relation() }}
     where line_count is not null
 )
 {%- endif %}

@@ -3,7 +3,6 @@
     window_days days (D-364 … D), lifetime figures, channel mix, preferred channel and hour,
     RFM scores and the 8-segment model among one_ids with frequency_365 >= 1, and lifecycle. -#}
 
-{%- set window_days = cfg('window_days') | int -%}
 {%- set new_days = cfg('new_days') | int -%}
 {%- set active_max = cfg('active_max_recency_days') | int -%}
 {%- set dormant_max = cfg('dormant_max_recency_days') | int -%}
@@ -24,67 +23,27 @@ members as (
 
 ),
 
-valid_orders as (
-
-    select
-        one_id,
-        source,
-        store_code,
-        business_date,
-        order_hour,
-        gross_amount_yuan,
-        discount_amount_yuan,
-        net_amount_yuan
-    from {{ ref('int_orders_valid_as_of') }}
-    where one_id is not null
-
-),
-
 order_totals as (
 
+    {#- each person's valid orders summed up (kept by person on DuckDB: a build recomputes only
+        the persons whose orders changed or left the window) -#}
     select
         one_id,
-        min(business_date) as first_order_date,
-        max(business_date) as last_order_date,
-        count(*) as lifetime_orders,
-        sum(net_amount_yuan) as lifetime_spend_yuan,
-        max(net_amount_yuan) as largest_order_yuan,
-        sum(gross_amount_yuan) as gross_yuan,
-        sum(discount_amount_yuan) as discount_yuan,
-        sum(case when business_date >= {{ days_after(as_of_date(), 1 - window_days) }} then 1 else 0 end)
-            as frequency_365,
-        sum(case when business_date >= {{ days_after(as_of_date(), 1 - window_days) }} then net_amount_yuan else 0 end)
-            as monetary_365,
+        first_order_date,
+        last_order_date,
+        lifetime_orders,
+        lifetime_spend_yuan,
+        largest_order_yuan,
+        gross_yuan,
+        discount_yuan,
+        frequency_365,
+        monetary_365,
         {%- for source in sources %}
-        sum(case when source = '{{ source }}' then 1 else 0 end) as orders_{{ source }},
+        orders_{{ source }},
         {%- endfor %}
-        count(distinct store_code) as stores_visited
-    from valid_orders
-    group by one_id
-
-),
-
-hour_counts as (
-
-    select
-        one_id,
-        order_hour,
-        count(*) as orders
-    from valid_orders
-    where order_hour is not null
-    group by one_id, order_hour
-
-),
-
-preferred_hours as (
-
-    {#- most orders, ties → the earlier hour (0–23): one aggregate over an integer that orders by
-        (orders desc, hour asc), instead of ranking every (one_id, hour) row -#}
-    select
-        one_id,
-        cast(99 - max(orders * 100 + 99 - order_hour) % 100 as integer) as preferred_hour
-    from hour_counts
-    group by one_id
+        stores_visited,
+        preferred_hour
+    from {{ ref('int_member_order_totals') }}
 
 ),
 
@@ -123,7 +82,7 @@ facts as (
         {%- endfor %}
         {#- the most orders, ties → alphabetical source: from the channel counts above -#}
         {{ label_of_max(sources_sorted_counts) }} as preferred_channel,
-        ph.preferred_hour,
+        o.preferred_hour,
         cast(coalesce(o.stores_visited, 0) as bigint) as stores_visited,
         -- lifecycle, first match wins
         case
@@ -139,8 +98,6 @@ facts as (
         on p.one_id = m.one_id
     left join order_totals as o
         on p.one_id = o.one_id
-    left join preferred_hours as ph
-        on p.one_id = ph.one_id
 
 ),
 

@@ -1,0 +1,107 @@
+{#- The kept tables: tables that a build on DuckDB brings forward from the D they hold instead of
+    rebuilding them (the staging base tables, macros/staging/staged_versions.sql; the orders,
+    macros/orders/kept_orders.sql; the persons' order totals, macros/facts/kept_member_totals.sql).
+    A table's comment says what it holds (kept_mark, read back by this_table_held); the orders and
+    the totals also list, in a pre-hook, the keys a build recomputes in the relation
+    <table>__changed (kept_changed_relation), remove them (kept_reset) and drop the list after
+    the build (kept_drop_changed). On other engines they are plain tables, rebuilt whole. -#}
+
+{#- What this model's existing DuckDB table says it holds, from the comment kept_mark set
+    ("memberflow <kind> as of YYYY-MM-DD <state>"): [D, state] when that D is not later than this
+    build's; none otherwise (no table, not incremental, no such comment, a later D). Each kind
+    checks `state` itself: the staging tables (`staged`) their deliveries, the orders (`orders`)
+    their deliveries and logic, the member totals (`member_totals`) their logic. -#}
+{% macro this_table_held(kind) -%}
+  {%- if not execute or not is_incremental() -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set found = run_query(
+      "select comment from duckdb_tables() where database_name = '" ~ this.database
+      ~ "' and schema_name = '" ~ this.schema ~ "' and table_name = '" ~ this.identifier ~ "'") -%}
+  {%- set comment = found.columns[0].values()[0] if found.rows | length > 0 else none -%}
+  {%- set prefix = 'memberflow ' ~ kind ~ ' as of ' -%}
+  {%- if comment and comment.startswith(prefix) -%}
+    {%- set parts = comment[prefix | length:].split(' ', 1) -%}
+    {%- if parts | length == 2 and parts[0] <= run_value('as_of_date') -%}
+      {{ return(parts) }}
+    {%- endif -%}
+  {%- endif -%}
+  {{ return(none) }}
+{%- endmacro %}
+
+
+{#- An md5 over every delivery of raw.<table_name> up to `through` (file name, day, sha256,
+    load time) and the identifier key's fingerprint (the blocklist's hashes change with it): a
+    file loaded late into an old day, an old day ingested again with other results, or a new
+    HMAC key after a re-ingestion all change it. `table_name` may be a list of raw tables. -#}
+{% macro staged_deliveries_digest(table_name, through) -%}
+  {#- one query for all the tables asked for; a table built from several raw tables
+      (int_identity__identifier_values) gets an md5 over each one's digest -#}
+  {%- set names = [table_name] if table_name is string else table_name -%}
+  {%- set found = run_query(
+      "select raw_table, coalesce(md5(string_agg(file_name || '|' || cast(delivery_date as varchar) || '|' || "
+      ~ "coalesce(sha256, '') || '|' || coalesce(loaded_at, ''), ',' order by file_name, delivery_date)), '') from "
+      ~ ref('base_raw__deliveries') ~ " where raw_table in ('" ~ names | join("', '") ~ "') and delivery_date <= cast('"
+      ~ through ~ "' as date) group by raw_table") -%}
+  {%- set by_table = {} -%}
+  {%- for row in found.rows %}{% do by_table.update({row[0]: row[1]}) %}{% endfor -%}
+  {%- set digests = [] -%}
+  {%- for name in names -%}
+    {%- do digests.append(local_md5(by_table.get(name, '') ~ '|' ~ tojson(cfg('blocklist') or []))) -%}
+  {%- endfor -%}
+  {{ return(digests[0] if table_name is string else local_md5(digests | join('|'))) }}
+{%- endmacro %}
+
+
+
+{#- Whether this build keeps its tables (DuckDB, at execution): the condition under which a
+    kept_mark's state is computed (the digests query DuckDB's catalog and functions). -#}
+{% macro keeps_tables() -%}
+  {{ return(execute and staging_materialization() == 'incremental') }}
+{%- endmacro %}
+
+
+{#- Post-hook: record in the table's comment the D it now holds and `state` (DuckDB; nothing
+    elsewhere). -#}
+{% macro kept_mark(kind, state) -%}
+  {{ return(adapter.dispatch('kept_mark', 'memberflow')(kind, state)) }}
+{%- endmacro %}
+
+{% macro default__kept_mark(kind, state) -%}
+  select 1
+{%- endmacro %}
+
+{% macro duckdb__kept_mark(kind, state) -%}
+  comment on table {{ this }} is 'memberflow {{ kind }} as of {{ run_value("as_of_date") }} {{ state }}'
+{%- endmacro %}
+
+
+{#- The relation holding the keys this build recomputes (made by the model's first pre-hook). -#}
+{% macro kept_changed_relation() -%}
+  {{ return(this.incorporate(path={"identifier": this.identifier ~ "__changed"})) }}
+{%- endmacro %}
+
+
+{#- Pre-hook: remove what is recomputed: the rows whose `key` is listed, or every row when
+    `held` (the D the table can be brought forward from) is none. -#}
+{% macro kept_reset(held, key) -%}
+  {%- if execute and is_incremental() -%}
+    {%- if held is none -%}
+      delete from {{ this }}
+    {%- else -%}
+      delete from {{ this }} where {{ key }} in (select {{ key }} from {{ kept_changed_relation() }})
+    {%- endif -%}
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- Post-hook: drop the list of keys recomputed. -#}
+{% macro kept_drop_changed() -%}
+  {%- if execute and is_incremental() -%}
+    drop table if exists {{ kept_changed_relation() }}
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}
