@@ -15,7 +15,11 @@
     Events before the range are folded into its first day, so the running sums start right.
 
     A range of one day (the daily run: audience_from = D) needs no events: the population's
-    values are summed from one grouping of the window's orders by person. -#}
+    values are summed from the persons' order totals as of D (int_member_order_totals, whose
+    frequency_365 / monetary_365 are over the window and whose last order date is in it when
+    frequency_365 >= 1). -#}
+-- depends_on: {{ ref('int_orders_valid_as_of') }}
+-- depends_on: {{ ref('int_member_order_totals') }}
 
 {%- set window_days = cfg('window_days') | int -%}
 {%- set range = audience_range() -%}
@@ -29,20 +33,10 @@ select
     cast(0 as integer) as day_index,
     cast(count(*) as bigint) as rfm_population,
     cast(coalesce(sum({{ days_between('last_order_date', last_day) }}), 0) as bigint) as recency_days_total,
-    cast(coalesce(sum(orders), 0) as bigint) as frequency_total,
-    cast(coalesce(sum(net_amount_yuan), 0) as decimal(38, 2)) as monetary_total
-from (
-    select
-        {{ audience_person_key('one_id') }} as person_key,
-        max(business_date) as last_order_date,
-        count(*) as orders,
-        sum(net_amount_yuan) as net_amount_yuan
-    from {{ ref('int_orders_valid_as_of') }}
-    where one_id is not null
-      and business_date >= {{ days_after(last_day, 1 - window_days) }}
-      and business_date <= {{ last_day }}
-    group by {{ audience_person_key('one_id') }}
-) as window_persons
+    cast(coalesce(sum(frequency_365), 0) as bigint) as frequency_total,
+    cast(coalesce(sum(monetary_365), 0) as decimal(38, 2)) as monetary_total
+from {{ ref('int_member_order_totals') }}
+where frequency_365 >= 1
 
 {%- else %}
 

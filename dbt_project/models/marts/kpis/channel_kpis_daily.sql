@@ -30,12 +30,11 @@ valid_orders as (
 
 first_orders as (
 
+    {#- each person's first valid order (its order totals, kept by person) -#}
     select
         one_id,
-        min(business_date) as first_order_date
-    from valid_orders
-    where one_id is not null
-    group by one_id
+        first_order_date
+    from {{ ref('int_member_order_totals') }}
 
 ),
 
