@@ -7,9 +7,10 @@ between separate bench runs to compare them).
 Needs a finished ``bench/run`` in ``--bench-dir`` (its warehouse is as of the last day D). For
 each side it copies that warehouse, builds once to settle (the two codes may materialize models
 differently), then per round: ``dbt build`` as of D (models, seeds, data tests: everything the
-daily run's dbt step rebuilds) and ``dbt run --select member_facts``, and, between the sides, the
-pandas RFM baseline (bench/floors.py). Prints dbt's elapsed time, the summed node time and the
-``member_facts`` model time from each run's ``run_results.json``.
+daily run's dbt step rebuilds) and ``dbt run`` of the RFM step (``member_facts``, and the persons'
+order totals it reads where the side has them), and, between the sides, the pandas RFM baseline
+(bench/floors.py). Prints dbt's elapsed time, the summed node time and the RFM step's model time
+from each run's ``run_results.json``.
 """
 
 from __future__ import annotations
@@ -30,9 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.floors import pandas_rfm
-from bench.run_bench import PRODUCTION_BUILD
-
-FACTS_NODE = "model.memberflow.member_facts"
+from bench.run_bench import PRODUCTION_BUILD, RFM_MODELS
 
 
 def dbt(code: Path, warehouse: Path, bench_dir: Path, as_of: date, args: list[str]) -> dict:
@@ -57,7 +56,8 @@ def dbt(code: Path, warehouse: Path, bench_dir: Path, as_of: date, args: list[st
     results = json.loads((target / "run_results.json").read_text())
     nodes = {r["unique_id"]: r["execution_time"] for r in results["results"]}
     return {"elapsed": results["elapsed_time"], "node_seconds": sum(nodes.values()),
-            "nodes": len(nodes), "member_facts": nodes.get(FACTS_NODE)}
+            "nodes": len(nodes),
+            "rfm": sum(nodes.get(f"model.memberflow.{name}", 0.0) for name in RFM_MODELS)}
 
 
 def warehouse_as_of(warehouse: Path) -> str:
@@ -102,8 +102,8 @@ def main() -> int:
         for i in range(args.rounds):
             for name, code in sides.items():
                 build = dbt(code, copies[name], bench_dir, as_of, PRODUCTION_BUILD)
-                facts = dbt(code, copies[name], bench_dir, as_of, ["run", "--select", "member_facts"])
-                rows.append((i + 1, name, build, facts["member_facts"]))
+                facts = dbt(code, copies[name], bench_dir, as_of, ["run", "--select", *RFM_MODELS])
+                rows.append((i + 1, name, build, facts["rfm"]))
             rows.append((i + 1, "pandas RFM", None, pandas_rfm(copies["this"], as_of)["seconds"]))
         print(f"as of {as_of}; base = {args.base}, this = the checkout")
         print(f"{'round':>5}  {'side':<10} {'dbt build s':>11} {'node s':>8} {'nodes':>6} {'RFM s':>7}")
