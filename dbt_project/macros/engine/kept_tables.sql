@@ -30,30 +30,6 @@
 {%- endmacro %}
 
 
-{#- An md5 over every delivery of raw.<table_name> up to `through` (file name, day, sha256,
-    load time) and the identifier key's fingerprint (the blocklist's hashes change with it): a
-    file loaded late into an old day, an old day ingested again with other results, or a new
-    HMAC key after a re-ingestion all change it. `table_name` may be a list of raw tables. -#}
-{% macro staged_deliveries_digest(table_name, through) -%}
-  {#- one query for all the tables asked for; a table built from several raw tables
-      (int_identity__identifier_values) gets an md5 over each one's digest -#}
-  {%- set names = [table_name] if table_name is string else table_name -%}
-  {%- set found = run_query(
-      "select raw_table, coalesce(md5(string_agg(file_name || '|' || cast(delivery_date as varchar) || '|' || "
-      ~ "coalesce(sha256, '') || '|' || coalesce(loaded_at, ''), ',' order by file_name, delivery_date)), '') from "
-      ~ ref('base_raw__deliveries') ~ " where raw_table in ('" ~ names | join("', '") ~ "') and delivery_date <= cast('"
-      ~ through ~ "' as date) group by raw_table") -%}
-  {%- set by_table = {} -%}
-  {%- for row in found.rows %}{% do by_table.update({row[0]: row[1]}) %}{% endfor -%}
-  {%- set digests = [] -%}
-  {%- for name in names -%}
-    {%- do digests.append(local_md5(by_table.get(name, '') ~ '|' ~ tojson(cfg('blocklist') or []))) -%}
-  {%- endfor -%}
-  {{ return(digests[0] if table_name is string else local_md5(digests | join('|'))) }}
-{%- endmacro %}
-
-
-
 {#- Whether this build keeps its tables (DuckDB, at execution): the condition under which a
     kept_mark's state is computed (the digests query DuckDB's catalog and functions). -#}
 {% macro keeps_tables() -%}

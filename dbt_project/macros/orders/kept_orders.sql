@@ -41,8 +41,7 @@
 {#- What the table holds besides its D (its comment, after the D): the deliveries up to
     `through` and the logic. -#}
 {% macro kept_orders_state(through) -%}
-  {{ return('deliveries ' ~ staged_deliveries_digest(kept_orders_tables(), through)
-            ~ ' logic ' ~ kept_orders_logic_digest()) }}
+  {{ return(staged_state(kept_orders_tables(), through) ~ ' logic ' ~ kept_orders_logic_digest()) }}
 {%- endmacro %}
 
 

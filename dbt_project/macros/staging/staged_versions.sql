@@ -37,10 +37,40 @@
     a digest of those deliveries (macro staged_deliveries_digest). -#}
 {% macro staged_as_of(table_name) -%}
   {%- set held = this_table_held('staged') -%}
-  {%- if held is not none and held[1] == 'deliveries ' ~ staged_deliveries_digest(table_name, held[0]) -%}
+  {%- if held is not none and held[1] == staged_state(table_name, held[0]) -%}
     {{ return(held[0]) }}
   {%- endif -%}
   {{ return(none) }}
+{%- endmacro %}
+
+
+{#- What a table built from raw.<table_name> holds besides its D (its comment, after the D): the
+    deliveries up to `through`. -#}
+{% macro staged_state(table_name, through) -%}
+  {{ return('deliveries ' ~ staged_deliveries_digest(table_name, through)) }}
+{%- endmacro %}
+
+
+{#- An md5 over every delivery of raw.<table_name> up to `through` (file name, day, sha256,
+    load time) and the identifier key's fingerprint (the blocklist's hashes change with it): a
+    file loaded late into an old day, an old day ingested again with other results, or a new
+    HMAC key after a re-ingestion all change it. `table_name` may be a list of raw tables. -#}
+{% macro staged_deliveries_digest(table_name, through) -%}
+  {#- one query for all the tables asked for; a table built from several raw tables
+      (int_identity__identifier_values) gets an md5 over each one's digest -#}
+  {%- set names = [table_name] if table_name is string else table_name -%}
+  {%- set found = run_query(
+      "select raw_table, coalesce(md5(string_agg(file_name || '|' || cast(delivery_date as varchar) || '|' || "
+      ~ "coalesce(sha256, '') || '|' || coalesce(loaded_at, ''), ',' order by file_name, delivery_date)), '') from "
+      ~ ref('base_raw__deliveries') ~ " where raw_table in ('" ~ names | join("', '") ~ "') and delivery_date <= cast('"
+      ~ through ~ "' as date) group by raw_table") -%}
+  {%- set by_table = {} -%}
+  {%- for row in found.rows %}{% do by_table.update({row[0]: row[1]}) %}{% endfor -%}
+  {%- set digests = [] -%}
+  {%- for name in names -%}
+    {%- do digests.append(local_md5(by_table.get(name, '') ~ '|' ~ tojson(cfg('blocklist') or []))) -%}
+  {%- endfor -%}
+  {{ return(digests[0] if table_name is string else local_md5(digests | join('|'))) }}
 {%- endmacro %}
 
 
@@ -174,5 +204,5 @@
 
 {#- Post-hook: record the D this table now holds and the deliveries it was built from. -#}
 {% macro staged_versions_mark(table_name) -%}
-  {{ kept_mark('staged', 'deliveries ' ~ staged_deliveries_digest(table_name, run_value('as_of_date')) if keeps_tables() else '') }}
+  {{ kept_mark('staged', staged_state(table_name, run_value('as_of_date')) if keeps_tables() else '') }}
 {%- endmacro %}
