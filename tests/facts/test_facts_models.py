@@ -210,7 +210,7 @@ def test_member_totals_brought_forward_day_by_day_match_the_reference(tmp_path):
     orders changed or left the 365-day window, and member_facts on it matches the reference as
     of every D: a day later, eight weeks later (orders leaving and, as late rows, entering the
     window), after a day that refunds, merges, removes and forgets persons' orders, a rerun, and
-    an earlier D (rebuilt whole)."""
+    an earlier D (rebuilt whole). member_facts alone for a D the totals do not hold is an error."""
     members, orders = random_history(13, AS_OF, persons=60)
     warehouse = tmp_path / "w.duckdb"
     write_warehouse(warehouse, members, orders)
@@ -231,6 +231,12 @@ def test_member_totals_brought_forward_day_by_day_match_the_reference(tmp_path):
         problems = _diff(reference.member_facts(orders, members, d, rules), facts, f"member_facts as of {d}")
         assert not problems, "\n".join(problems[:20])
     assert len(touched) == 5
+    # member_facts alone for another day would read totals as of this one: a clear error instead
+    result = run_dbt(settings, ["run", "--select", "member_facts"], as_of_date=AS_OF, target_path=tmp_path / "target",
+                     check=False)
+    assert result.returncode != 0
+    assert (f"int_member_order_totals holds as of {days[-1]}, not this build's {AS_OF}: build it in the same run "
+            "as member_facts") in result.stdout, result.stdout[-2000:]
     # the window moved under persons the build did not otherwise touch
     leaving = [o for o in orders if o.one_id and o.is_valid
                and AS_OF - timedelta(days=59 + 364) <= o.business_date < AS_OF - timedelta(days=1 + 364)]

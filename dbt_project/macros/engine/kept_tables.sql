@@ -6,8 +6,25 @@
     <table>__changed (kept_changed_relation), remove them (kept_reset) and drop the list after
     the build (kept_drop_changed). On other engines they are plain tables, rebuilt whole. -#}
 
-{#- What this model's existing DuckDB table says it holds, from the comment kept_mark set
-    ("memberflow <kind> as of YYYY-MM-DD <state>"): [D, state] when that D is not later than this
+{#- What the kept table `relation` says it holds, from the comment kept_mark set ("memberflow
+    <kind> as of YYYY-MM-DD <state>"): [D, state]; none when it has no such comment. -#}
+{% macro table_held(relation, kind) -%}
+  {%- set found = run_query(
+      "select comment from duckdb_tables() where database_name = '" ~ relation.database
+      ~ "' and schema_name = '" ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'") -%}
+  {%- set comment = found.columns[0].values()[0] if found.rows | length > 0 else none -%}
+  {%- set prefix = 'memberflow ' ~ kind ~ ' as of ' -%}
+  {%- if comment and comment.startswith(prefix) -%}
+    {%- set parts = comment[prefix | length:].split(' ', 1) -%}
+    {%- if parts | length == 2 -%}
+      {{ return(parts) }}
+    {%- endif -%}
+  {%- endif -%}
+  {{ return(none) }}
+{%- endmacro %}
+
+
+{#- What this model's existing DuckDB table holds (table_held) when that D is not later than this
     build's; none otherwise (no table, not incremental, no such comment, a later D). Each kind
     checks `state` itself: the staging tables (`staged`) their deliveries, the orders (`orders`)
     their deliveries and logic, the member totals (`member_totals`) their logic. -#}
@@ -15,18 +32,28 @@
   {%- if not execute or not is_incremental() -%}
     {{ return(none) }}
   {%- endif -%}
-  {%- set found = run_query(
-      "select comment from duckdb_tables() where database_name = '" ~ this.database
-      ~ "' and schema_name = '" ~ this.schema ~ "' and table_name = '" ~ this.identifier ~ "'") -%}
-  {%- set comment = found.columns[0].values()[0] if found.rows | length > 0 else none -%}
-  {%- set prefix = 'memberflow ' ~ kind ~ ' as of ' -%}
-  {%- if comment and comment.startswith(prefix) -%}
-    {%- set parts = comment[prefix | length:].split(' ', 1) -%}
-    {%- if parts | length == 2 and parts[0] <= run_value('as_of_date') -%}
-      {{ return(parts) }}
-    {%- endif -%}
+  {%- set held = table_held(this, kind) -%}
+  {%- if held is not none and held[0] <= run_value('as_of_date') -%}
+    {{ return(held) }}
   {%- endif -%}
   {{ return(none) }}
+{%- endmacro %}
+
+
+{#- For a model that reads the kept table `relation` (of `kind`): a clear error, before the model
+    runs, when that table does not hold this build's D, instead of a result as of another day (it
+    was not built in this run: `dbt run --select member_facts` alone for another D). Checked where
+    the tables are kept (DuckDB), not in unit tests (their inputs are fixtures). -#}
+{% macro require_kept_as_of(relation, kind) -%}
+  {%- if keeps_tables() and model.resource_type != 'unit_test' -%}
+    {%- set held = table_held(relation, kind) -%}
+    {%- if held is none or held[0] != run_value('as_of_date') -%}
+      {{ exceptions.raise_compiler_error(
+          relation.identifier ~ " holds " ~ (("as of " ~ held[0]) if held is not none else "no known day")
+          ~ ", not this build's " ~ run_value('as_of_date') ~ ": build it in the same run as " ~ model.name
+          ~ " (select +" ~ model.name ~ ", or " ~ relation.identifier ~ " " ~ model.name ~ ")") }}
+    {%- endif -%}
+  {%- endif -%}
 {%- endmacro %}
 
 

@@ -27,7 +27,7 @@
 {%- set last_day = "cast('" ~ range['last'] ~ "' as date)" %}
 
 {%- if range['days'] == 1 %}
-
+{{ require_kept_as_of(ref('int_member_order_totals'), 'member_totals') }}
 select
     {{ last_day }} as as_of_date,
     cast(0 as integer) as day_index,

@@ -6,6 +6,7 @@
 
 {%- set channels = ['pos', 'meituan', 'eleme', 'miniprogram'] %}
 
+{{ require_kept_as_of(ref('int_member_order_totals'), 'member_totals') }}
 with
 
 members as (

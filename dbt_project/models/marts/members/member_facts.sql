@@ -11,6 +11,7 @@
 {%- set sources_sorted_counts = [] %}
 {%- for source in sources | sort %}{% do sources_sorted_counts.append(("'" ~ source ~ "'", 'o.orders_' ~ source)) %}{% endfor %}
 
+{{ require_kept_as_of(ref('int_member_order_totals'), 'member_totals') }}
 with
 
 members as (
