@@ -45,7 +45,7 @@
     (it has left the window). Nothing on the full path. The others are the kept tables'
     (macros/engine/kept_tables.sql). -#}
 {% macro kept_totals_prepare() -%}
-  {%- set since = kept_totals_as_of() if execute and is_incremental() else none -%}
+  {%- set since = kept_totals_as_of() -%}
   {%- if since is not none -%}
     {%- set window_days = cfg('window_days') | int -%}
     create or replace table {{ kept_changed_relation() }} as

@@ -1,7 +1,9 @@
 {#- Member facts as of D (SPEC §5): one row per one_id that is a registered member or has a valid
     order. Only valid orders up to D count. Recency / frequency / monetary over the last
     window_days days (D-364 … D), lifetime figures, channel mix, preferred channel and hour,
-    RFM scores and the 8-segment model among one_ids with frequency_365 >= 1, and lifecycle. -#}
+    RFM scores and the 8-segment model among one_ids with frequency_365 >= 1, and lifecycle.
+    The per-person sums come from int_member_order_totals (kept by person on DuckDB); this model
+    adds what needs D and the whole population: recency, lifecycle, channel preference, scores. -#}
 
 {%- set new_days = cfg('new_days') | int -%}
 {%- set active_max = cfg('active_max_recency_days') | int -%}
