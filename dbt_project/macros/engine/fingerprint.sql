@@ -13,3 +13,17 @@
 {% macro duckdb__rows_fingerprint(expr) -%}
   cast(bit_xor(hash({{ expr }})) as ubigint)
 {%- endmacro %}
+
+{#- The fingerprint of a group of one row: what rows_fingerprint gives for it, without grouping
+    (an order of one line: macro record_fingerprints). -#}
+{% macro line_fingerprint(line_uid) -%}
+  {{ return(adapter.dispatch('line_fingerprint', 'memberflow')(line_uid)) }}
+{%- endmacro %}
+
+{% macro default__line_fingerprint(line_uid) -%}
+  cast(null as {{ dbt.type_bigint() }})
+{%- endmacro %}
+
+{% macro duckdb__line_fingerprint(line_uid) -%}
+  cast(hash({{ line_uid }}) as ubigint)
+{%- endmacro %}

@@ -81,19 +81,6 @@
         where source <> 'pos'
 {%- endmacro %}
 
-{#- The fingerprint of an order of one line: what rows_fingerprint gives for it, without grouping. -#}
-{% macro line_fingerprint(line_uid) -%}
-  {{ return(adapter.dispatch('line_fingerprint', 'memberflow')(line_uid)) }}
-{%- endmacro %}
-
-{% macro default__line_fingerprint(line_uid) -%}
-  cast(null as {{ dbt.type_bigint() }})
-{%- endmacro %}
-
-{% macro duckdb__line_fingerprint(line_uid) -%}
-  cast(hash({{ line_uid }}) as ubigint)
-{%- endmacro %}
-
 
 {#- The first pre-hook: the records to recompute, with their line count, fingerprint and person
     as of D: every record whose lines or person differ from the table's, and the table's records
