@@ -47,6 +47,7 @@ def webserver(tmp_path_factory):
             pytest.fail("chromium is not installed: scripts/test installs it with apt-get")
         pytest.skip("chromium is not installed (apt-get install chromium)")
     home = tmp_path_factory.mktemp("dagster_home")
+    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")  # as scripts/demo
     port = _free_port()
     env = dict(os.environ, DAGSTER_HOME=str(home))
     webserver_bin = str(Path(sys.executable).with_name("dagster-webserver"))

@@ -1,0 +1,147 @@
+"""memberflow's Dagster event log (orchestration/event_storage.py): real runs stored through the
+instance that orchestration/dagster.yaml configures, read back by Dagster's stock storage.
+
+It keeps one connection open per database file, so these tests check what the stock storage gave
+for free by closing it after every event: the run shard's .db file holds a run's events on its
+own (the webserver watches that file), another process and a forked child write alongside, and
+wipe() and a bounded number of open files behave."""
+
+import multiprocessing
+import shutil
+import sqlite3
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.instance.ref import InstanceRef
+
+from orchestration import event_storage
+from orchestration.event_storage import PooledSqliteEventLogStorage
+
+PRODUCTION_YAML = Path(__file__).resolve().parents[2] / "orchestration" / "dagster.yaml"
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+EVENTS = 40
+
+
+@dg.op
+def report_materializations():
+    for i in range(EVENTS):
+        yield dg.AssetMaterialization(asset_key=f"thing_{i % 4}", partition=f"p{i}")
+    yield dg.Output(None)
+
+
+@dg.job
+def materializations():
+    report_materializations()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A DAGSTER_HOME with the production dagster.yaml."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PRODUCTION_YAML, home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+def _stock_instance(home: Path) -> dg.DagsterInstance:
+    """The same DAGSTER_HOME read through Dagster's own SqliteEventLogStorage."""
+    stock_home = home.parent / "stock_config"
+    stock_home.mkdir(exist_ok=True)
+    (stock_home / "dagster.yaml").write_text(
+        "event_log_storage:\n  module: dagster._core.storage.event_log\n  class: SqliteEventLogStorage\n"
+        f"  config:\n    base_dir: {home / 'history' / 'runs'}\n"
+    )
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), config_dir=str(stock_home)))
+
+
+def _materialization_count(instance: dg.DagsterInstance, run_id: str) -> int:
+    return len(instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records)
+
+
+def _rows_in_db_file_alone(shard: Path, tmp_path: Path) -> int:
+    """Rows of event_logs in the .db file without its -wal file: what the file itself holds."""
+    copy = tmp_path / "shard_alone.db"
+    shutil.copyfile(shard, copy)
+    with sqlite3.connect(copy) as con:
+        return con.execute("select count(*) from event_logs").fetchone()[0]
+
+
+def test_runs_are_stored_in_dagster_files_and_read_back_by_the_stock_storage(home, tmp_path):
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, PooledSqliteEventLogStorage)
+        assert Path(storage._base_dir) == home / "history" / "runs"  # Dagster's default place
+        run_ids = [materializations.execute_in_process(instance=instance, run_config=QUIET).run_id for _ in range(2)]
+        stored = {run_id: len(instance.all_logs(run_id)) for run_id in run_ids}
+
+    with _stock_instance(home) as stock:
+        assert not isinstance(stock.event_log_storage, PooledSqliteEventLogStorage)
+        for run_id in run_ids:
+            assert _materialization_count(stock, run_id) == EVENTS
+            assert len(stock.all_logs(run_id)) == stored[run_id]
+        assert stock.get_materialized_partitions(dg.AssetKey("thing_1")) == {f"p{i}" for i in range(1, EVENTS, 4)}
+
+
+def test_a_run_shard_file_holds_its_events_without_the_write_ahead_log(home, tmp_path):
+    """The webserver follows a running run by watching writes to its .db file: every stored
+    event is checkpointed into that file while the connection stays open."""
+    with dg.DagsterInstance.get() as instance:
+        run_id = materializations.execute_in_process(instance=instance, run_config=QUIET).run_id
+        shard = home / "history" / "runs" / f"{run_id}.db"
+        assert _rows_in_db_file_alone(shard, tmp_path) == len(instance.all_logs(run_id))
+
+
+def _report_runless(home: str, asset: str, count: int) -> None:
+    import os
+
+    os.environ["DAGSTER_HOME"] = home
+    with dg.DagsterInstance.get() as instance:
+        for i in range(count):
+            instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset, partition=f"q{i}"))
+
+
+def test_processes_write_alongside_and_a_forked_child_opens_its_own_connections(home):
+    spawn = multiprocessing.get_context("spawn")
+    with dg.DagsterInstance.get() as instance:
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="parent", partition="q0"))
+        others = [spawn.Process(target=_report_runless, args=(str(home), f"spawned_{n}", 30)) for n in range(2)]
+        for process in others:
+            process.start()
+        for i in range(1, 30):  # the parent keeps writing while the others do
+            instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="parent", partition=f"q{i}"))
+        for process in others:
+            process.join(60)
+            assert process.exitcode == 0
+
+        def child() -> None:
+            instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="forked", partition="q0"))
+
+        forked = multiprocessing.get_context("fork").Process(target=child)
+        forked.start()
+        forked.join(60)
+        assert forked.exitcode == 0
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="parent", partition="q30"))
+
+    with _stock_instance(home) as stock:
+        assert len(stock.get_materialized_partitions(dg.AssetKey("parent"))) == 31
+        for n in range(2):
+            assert len(stock.get_materialized_partitions(dg.AssetKey(f"spawned_{n}"))) == 30
+        assert stock.get_materialized_partitions(dg.AssetKey("forked")) == {"q0"}
+
+
+def test_open_databases_are_bounded_and_wipe_closes_them_before_deleting(home, monkeypatch):
+    monkeypatch.setattr(event_storage, "MAX_ENGINES", 2)
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        run_ids = [materializations.execute_in_process(instance=instance, run_config=QUIET).run_id for _ in range(3)]
+        assert len(storage._engines) <= 2
+        assert all(_materialization_count(instance, run_id) == EVENTS for run_id in run_ids)  # reopened as needed
+
+        storage.wipe()
+        assert set(storage._engines) <= {"index"}  # the index, reopened by wipe itself
+        assert not list((home / "history" / "runs").glob(f"{run_ids[0]}.db*"))
+        after = materializations.execute_in_process(instance=instance, run_config=QUIET).run_id
+        assert _materialization_count(instance, after) == EVENTS
+        assert instance.get_materialized_partitions(dg.AssetKey("thing_0")) == {f"p{i}" for i in range(0, EVENTS, 4)}
