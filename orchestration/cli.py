@@ -120,12 +120,20 @@ def _root_message(error) -> str:
     return lines[0] if lines else (error.cls_name or "failed")
 
 
-# Dagster's own switch: a run over a range of days (BackfillPolicy.single_run()) records one
+# Dagster's own switches. A run over a range of days (BackfillPolicy.single_run()) records one
 # "planned" event per asset for the whole range instead of one per asset and day (2,000 events,
 # about 10 s, to ingest 400 days). What it costs: the days of a run that fails stay "missing" in
 # the partition view rather than "failed" (the run itself shows the failure). Set it to false
 # in the environment to keep per-day planned events.
-DAGSTER_RUN_ENV = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
+#
+# And a step's materializations of a range (one per asset and day: 22,400 for the dbt step of a
+# 400-day run) reach the event log as one batch per asset: memberflow's storage writes a batch in
+# two transactions instead of two per event (orchestration/event_storage.py). Set it to 0 in the
+# environment to store them one by one.
+DAGSTER_RUN_ENV = {
+    "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
+    "DAGSTER_EVENT_BATCH_SIZE": "1000",
+}
 
 
 @contextlib.contextmanager

@@ -31,18 +31,22 @@ back with Dagster's stock storage. ``bench/event_storage.py`` prints the cost pe
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
+from dagster._core.events import ASSET_EVENTS
+from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
 )
+from dagster._core.storage.sqlalchemy_compat import db_result
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import create_engine
@@ -137,6 +141,28 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         if present:
             self._tables_present.add(table_name)
         return present
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        # Dagster hands a batch only when DAGSTER_EVENT_BATCH_SIZE is set (memberflow run sets it):
+        # the materializations or observations of one asset over a range of partitions. Each run's
+        # events go to its shard in one transaction and to the index in another, doing per event
+        # what SqliteEventLogStorage.store_event does for an asset event; any other batch is stored
+        # one event at a time, as the stock storage does.
+        if not all(event.is_dagster_event and event.dagster_event_type in ASSET_EVENTS for event in events):
+            super().store_event_batch(events)
+            return
+        for run_id, run_events in itertools.groupby(events, key=lambda event: event.run_id):
+            batch = [(event, self.prepare_insert_event(event)) for event in run_events]
+            with self.run_connection(run_id) as conn:
+                for _, insert in batch:
+                    conn.execute(insert)
+            with self.index_transaction() as conn:
+                event_ids = []
+                for event, insert in batch:
+                    with db_result(conn, insert) as result:
+                        event_ids.append(result.inserted_primary_key[0])
+                    self._store_asset_event(conn, event, event_ids[-1])
+                self._store_asset_event_tags(conn, [event for event, _ in batch], event_ids)
 
     def wipe(self) -> None:
         self._dispose_engines()

@@ -145,3 +145,71 @@ def test_open_databases_are_bounded_and_wipe_closes_them_before_deleting(home, m
         after = materializations.execute_in_process(instance=instance, run_config=QUIET).run_id
         assert _materialization_count(instance, after) == EVENTS
         assert instance.get_materialized_partitions(dg.AssetKey("thing_0")) == {f"p{i}" for i in range(0, EVENTS, 4)}
+
+
+daily = dg.DailyPartitionsDefinition(start_date="2024-05-01", end_date="2024-05-08")
+
+
+@dg.asset(partitions_def=daily, backfill_policy=dg.BackfillPolicy.single_run())
+def ranged(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"days": len(context.partition_keys)})
+
+
+def _materialize_range(instance: dg.DagsterInstance) -> str:
+    return dg.materialize(
+        [ranged], instance=instance, run_config=QUIET,
+        tags={"dagster/asset_partition_range_start": "2024-05-01", "dagster/asset_partition_range_end": "2024-05-07"},
+    ).run_id
+
+
+def test_a_range_run_stores_its_materializations_as_one_batch_like_one_by_one(home, tmp_path, monkeypatch):
+    """DAGSTER_EVENT_BATCH_SIZE (set by memberflow run) hands a step's materializations of a
+    range to store_event_batch: stored as Dagster stores them one by one."""
+    days = {f"2024-05-0{d}" for d in range(1, 8)}
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    batches, singles = [], []
+    store_batch, store_one = PooledSqliteEventLogStorage.store_event_batch, PooledSqliteEventLogStorage.store_event
+
+    def spy_batch(self, events):
+        batches.append((len(events), {e.dagster_event_type for e in events}))
+        store_batch(self, events)
+
+    def spy_one(self, event):
+        singles.append(event.dagster_event_type)
+        store_one(self, event)
+
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "store_event_batch", spy_batch)
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "store_event", spy_one)
+    with dg.DagsterInstance.get() as instance:
+        batched = _materialize_range(instance)
+    # the seven days' planned events, then their materializations, each as one batch written by
+    # the batch path (Dagster falls back to one by one, with a message on stderr, when one fails)
+    planned, materialized = dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, dg.DagsterEventType.ASSET_MATERIALIZATION
+    assert batches == [(7, {planned}), (7, {materialized})]
+    assert planned not in singles and materialized not in singles
+    with _stock_instance(home) as stock:  # the same events stored one by one, by the stock storage
+        (record,) = stock.get_asset_records([dg.AssetKey("ranged")])  # the asset's row, kept per event
+        latest = stock.fetch_materializations(dg.AssetKey("ranged"), limit=1).records[0]
+        assert record.asset_entry.last_materialization_record.storage_id == latest.storage_id
+        assert latest.run_id == batched
+        monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "0")
+        one_by_one = _materialize_range(stock)
+
+        def stored(run_id: str) -> list[tuple]:
+            records = stock.get_records_for_run(run_id, of_type={planned, materialized}).records
+            return sorted(
+                (r.event_log_entry.dagster_event_type.value, r.event_log_entry.dagster_event.partition,
+                 r.asset_key.to_user_string(),
+                 r.event_log_entry.asset_materialization.metadata["days"].value
+                 if r.event_log_entry.asset_materialization else None)
+                for r in records
+            )
+
+        assert stored(batched) == stored(one_by_one) == sorted(
+            [(materialized.value, f"2024-05-0{d}", "ranged", 7) for d in range(1, 8)]
+            + [(planned.value, f"2024-05-0{d}", "ranged", None) for d in range(1, 8)]
+        )
+        assert stock.get_materialized_partitions(dg.AssetKey("ranged")) == days
+        index_rows = stock.fetch_materializations(dg.AssetKey("ranged"), limit=100).records
+        assert sorted(r.run_id for r in index_rows) == sorted([batched] * 7 + [one_by_one] * 7)
+        assert stock.get_latest_materialization_event(dg.AssetKey("ranged")).run_id == one_by_one
