@@ -130,7 +130,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                     yield conn
                 if shard != INDEX_SHARD_NAME and sqlite.total_changes != changes_before:  # type: ignore[union-attr]
                     # the webserver follows a run by watching its .db file (module doc)
-                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").close()
 
     def has_table(self, table_name: str) -> bool:
         # asked once per stored asset check event and per materialization's tags; a table that is

@@ -3,8 +3,10 @@ instance that orchestration/dagster.yaml configures, read back by Dagster's stoc
 
 It keeps one connection open per database file, so these tests check what the stock storage gave
 for free by closing it after every event: the run shard's .db file holds a run's events on its
-own (the webserver watches that file), another process and a forked child write alongside, and
-wipe() and a bounded number of open files behave."""
+own, and the webserver's watch on that file follows a run still going in another process (both
+fail without the checkpoint after each write; the stock storage passes the second too); another
+process and a forked child write alongside; wipe() and a bounded number of open files behave;
+a range run's batches are stored as Dagster stores events one by one."""
 
 import multiprocessing
 import shutil
@@ -213,3 +215,60 @@ def test_a_range_run_stores_its_materializations_as_one_batch_like_one_by_one(ho
         index_rows = stock.fetch_materializations(dg.AssetKey("ranged"), limit=100).records
         assert sorted(r.run_id for r in index_rows) == sorted([batched] * 7 + [one_by_one] * 7)
         assert stock.get_latest_materialization_event(dg.AssetKey("ranged")).run_id == one_by_one
+
+
+@dg.op
+def report_then_wait():
+    """Reports a materialization, then waits (up to 30 s) for the watcher to say it saw it."""
+    import os
+    import time
+
+    yield dg.AssetMaterialization(asset_key="first")
+    flag = Path(os.environ["MEMBERFLOW_TEST_SEEN_FLAG"])
+    deadline = time.monotonic() + 30
+    while not flag.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield dg.Output(flag.exists())
+
+
+@dg.job
+def waits_to_be_seen():
+    report_then_wait()
+
+
+def _run_waits_to_be_seen(home: str, run_id: str, flag: str) -> None:
+    import os
+
+    os.environ["DAGSTER_HOME"] = home
+    os.environ["MEMBERFLOW_TEST_SEEN_FLAG"] = flag
+    with dg.DagsterInstance.get() as instance:
+        result = waits_to_be_seen.execute_in_process(instance=instance, run_id=run_id, run_config=QUIET)
+        assert result.output_for_node("report_then_wait") is True
+
+
+def test_the_webserver_follows_a_running_run_from_another_process(home, tmp_path):
+    """The webserver's live log: its storage watches the run shard's file while the run, in another
+    process, is still going (the run waits until the watcher has seen its first event)."""
+    import threading
+    import time
+
+    from dagster._core.utils import make_new_run_id
+
+    run_id, flag = make_new_run_id(), tmp_path / "seen"
+    seen = threading.Event()
+
+    def on_event(entry, cursor) -> None:
+        if entry.dagster_event and entry.dagster_event.event_type_value == "ASSET_MATERIALIZATION":
+            flag.touch()
+            seen.set()
+
+    with dg.DagsterInstance.get() as webserver:
+        webserver.event_log_storage.watch(run_id, None, on_event)
+        run = multiprocessing.get_context("spawn").Process(
+            target=_run_waits_to_be_seen, args=(str(home), run_id, str(flag)))
+        run.start()
+        assert seen.wait(40), "the watcher never saw the running run's materialization"
+        assert run.is_alive() or run.exitcode == 0
+        run.join(60)
+        assert run.exitcode == 0  # the run saw the flag: it was followed while running
+        webserver.event_log_storage.end_watch(run_id, on_event)
