@@ -143,17 +143,48 @@ def _contacts_between(warehouse: Settings | Path, first: date, last: date) -> Co
     """The contacts of every audience's rows of the days [first, last]."""
     con = open_reader(warehouse)
     try:
-        cursor = con.execute(
-            """
-            select channel, phone_hash, unionid_hash from audiences.audience_members
-            where as_of_date between ? and ?
-            """,
-            [first, last],
-        )
-        records = [dict(zip(("channel", "phone_hash", "unionid_hash"), row)) for row in cursor.fetchall()]
+        return _contacts_read(con, first, last)
     finally:
         con.close()
-    return _contacts(records)
+
+
+def _contacts_read(con: duckdb.DuckDBPyConnection, first: date, last: date, audience: str | None = None) -> Contacts:
+    """The contacts of the rows of [first, last] (of one audience, or of all), read on ``con``."""
+    cursor = con.execute(
+        """
+        select channel, phone_hash, unionid_hash from audiences.audience_members
+        where as_of_date between ? and ? and (audience = ? or ? is null)
+        """,
+        [first, last, audience, audience],
+    )
+    return _contacts(dict(zip(("channel", "phone_hash", "unionid_hash"), row)) for row in cursor.fetchall())
+
+
+def _records(con: duckdb.DuckDBPyConnection, audience: str, as_of: date) -> list[dict]:
+    """The warehouse rows of one (audience, D), in message_key order."""
+    cursor = con.execute(
+        """
+        select * from audiences.audience_members
+        where audience = ? and as_of_date = ?
+        order by message_key
+        """,
+        [audience, as_of],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _csv_rows(records: list[dict], pii: dict[str, dict[str, str]]) -> list[dict]:
+    """The rows of the file: the CSV columns, with the phone of sms rows and the unionid of
+    wecom rows from the pii values."""
+    phones, unionids = pii["phone"], pii["unionid"]
+    out = []
+    for r in records:
+        row = {c: r.get(c) for c in CSV_COLUMNS}
+        row["phone"] = phones.get(r.get("phone_hash")) if r["channel"] == "sms" else None
+        row["unionid"] = unionids.get(r.get("unionid_hash")) if r["channel"] == "wecom" else None
+        out.append(row)
+    return out
 
 
 def audience_rows(
@@ -169,28 +200,11 @@ def audience_rows(
     with this set's contacts."""
     con = open_reader(warehouse)
     try:
-        cursor = con.execute(
-            """
-            select * from audiences.audience_members
-            where audience = ? and as_of_date = ?
-            order by message_key
-            """,
-            [audience, as_of],
-        )
-        names = [d[0] for d in cursor.description]
-        records = [dict(zip(names, row)) for row in cursor.fetchall()]
+        records = _records(con, audience, as_of)
     finally:
         con.close()
     expected = None if run_days is None else (lambda: _contacts_between(warehouse, *run_days))
-    pii = _pii_values(pii_dir, _contacts(records), expected)
-    phones, unionids = pii["phone"], pii["unionid"]
-    out = []
-    for r in records:
-        row = {c: r.get(c) for c in CSV_COLUMNS}
-        row["phone"] = phones.get(r.get("phone_hash")) if r["channel"] == "sms" else None
-        row["unionid"] = unionids.get(r.get("unionid_hash")) if r["channel"] == "wecom" else None
-        out.append(row)
-    return out
+    return _csv_rows(records, _pii_values(pii_dir, _contacts(records), expected))
 
 
 def render_csv(rows: list[dict]) -> bytes:
@@ -202,24 +216,17 @@ def render_csv(rows: list[dict]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def emit_audience(
-    warehouse: Settings | Path,
-    pii_dir: Path,
-    outbox: Path,
-    audience: str,
-    as_of: date,
-    run_days: tuple[date, date] | None = None,
-) -> Emission:
-    """Emit (audience, D) once. An existing set is left untouched and reported as not emitted.
-    ``run_days``: the range of days the caller is emitting (see :func:`audience_rows`)."""
-    if audience not in AUDIENCES:
-        raise ValueError(f"unknown audience {audience!r} (expected one of {', '.join(AUDIENCES)})")
-    folder = outbox_folder(outbox, audience, as_of)
-    if (folder / "manifest.json").exists():
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        return Emission(audience, as_of, folder, manifest["row_count"], manifest["sha256"], False)
+def _existing(folder: Path, audience: str, as_of: date) -> Emission | None:
+    """The set already emitted in ``folder``, if any."""
+    if not (folder / "manifest.json").exists():
+        return None
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return Emission(audience, as_of, folder, manifest["row_count"], manifest["sha256"], False)
 
-    rows = audience_rows(warehouse, pii_dir, audience, as_of, run_days)
+
+def _write_set(folder: Path, audience: str, as_of: date, rows: list[dict]) -> Emission:
+    """Write the set in a hidden sibling folder and rename it into place (atomic); another
+    emission that got there first wins and is reported."""
     payload = render_csv(rows)
     digest = hashlib.sha256(payload).hexdigest()
     manifest = {
@@ -243,10 +250,69 @@ def emit_audience(
         try:
             os.rename(staging, folder)  # atomic; fails if another emission got there first
         except OSError:
-            if (folder / "manifest.json").exists():
-                existing = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-                return Emission(audience, as_of, folder, existing["row_count"], existing["sha256"], False)
+            existing = _existing(folder, audience, as_of)
+            if existing is not None:
+                return existing
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Emission(audience, as_of, folder, len(rows), digest, True)
+
+
+def _check_audience(audience: str) -> None:
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience {audience!r} (expected one of {', '.join(AUDIENCES)})")
+
+
+def emit_audience(
+    warehouse: Settings | Path,
+    pii_dir: Path,
+    outbox: Path,
+    audience: str,
+    as_of: date,
+    run_days: tuple[date, date] | None = None,
+) -> Emission:
+    """Emit (audience, D) once. An existing set is left untouched and reported as not emitted.
+    ``run_days``: the range of days the caller is emitting (see :func:`audience_rows`)."""
+    _check_audience(audience)
+    folder = outbox_folder(outbox, audience, as_of)
+    existing = _existing(folder, audience, as_of)
+    if existing is not None:
+        return existing
+    return _write_set(folder, audience, as_of, audience_rows(warehouse, pii_dir, audience, as_of, run_days))
+
+
+def emit_audience_days(
+    warehouse: Settings | Path,
+    pii_dir: Path,
+    outbox: Path,
+    audience: str,
+    days: list[date],
+    run_days: tuple[date, date] | None = None,
+) -> list[Emission]:
+    """Emit (audience, D) for each of ``days`` (in order), each exactly as :func:`emit_audience`
+    would, on one warehouse connection and one pii lookup for all of them: a first run over 400
+    days emits 1,200 sets, and opening the warehouse and statting the pii store per set cost
+    ≈ 50 ms each. ``run_days``: the range of days the caller emits (every audience); it defaults
+    to the first and last of ``days``."""
+    _check_audience(audience)
+    emissions: dict[date, Emission] = {}
+    pending = []
+    for day in days:
+        existing = _existing(outbox_folder(outbox, audience, day), audience, day)
+        if existing is not None:
+            emissions[day] = existing
+        else:
+            pending.append(day)
+    if pending:
+        first, last = run_days or (min(days), max(days))
+        con = open_reader(warehouse)
+        try:
+            wanted = _contacts_read(con, min(pending), max(pending), audience)
+            pii = _pii_values(pii_dir, wanted, lambda: _contacts_read(con, first, last))
+            for day in pending:
+                rows = _csv_rows(_records(con, audience, day), pii)
+                emissions[day] = _write_set(outbox_folder(outbox, audience, day), audience, day, rows)
+        finally:
+            con.close()
+    return [emissions[day] for day in days]

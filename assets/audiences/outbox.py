@@ -8,7 +8,7 @@ They are not part of the daily pipeline job: the audience sensor launches them o
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from assets.audiences.emit import AUDIENCES, emit_audience
+from assets.audiences.emit import AUDIENCES, emit_audience_days
 from orchestration.partitions import daily_partitions, partition_days
 from orchestration.resources import WAREHOUSE_WRITER_POOL, MemberflowConfig
 
@@ -37,13 +37,13 @@ def build_outbox_asset(audience: str) -> dg.AssetsDefinition:
         settings = memberflow.settings()
         emitted, existing, rows = [], [], 0
         days = list(partition_days(context))
-        for day in days:
-            # the run's contacts of every audience and day are read from the pii store at once
-            result = emit_audience(
-                settings, settings.pii_dir, settings.outbox_dir, audience, day, (days[0], days[-1])
-            )
+        # one warehouse connection for the run's days; the run's contacts of every audience and
+        # day are read from the pii store at once
+        for result in emit_audience_days(
+            settings, settings.pii_dir, settings.outbox_dir, audience, days, (days[0], days[-1])
+        ):
             rows += result.rows
-            (emitted if result.emitted else existing).append(f"{day}: {result.rows} rows")
+            (emitted if result.emitted else existing).append(f"{result.as_of_date}: {result.rows} rows")
         return dg.MaterializeResult(
             metadata={
                 "rows": rows,

@@ -551,6 +551,38 @@ def test_a_run_reads_the_pii_store_once_for_all_its_sets(built, tmp_path, monkey
     assert phones == [built.world.phone("dormant")]
 
 
+def test_a_range_of_days_is_emitted_on_one_connection_as_day_by_day(built, tmp_path, monkeypatch):
+    """The outbox assets emit a run's days with emit_audience_days: one warehouse connection per
+    audience and one pii pass for the run, and the same sets as emit_audience day by day. A day
+    already emitted is reported as such and left as it was."""
+    import assets.audiences.emit as emit
+
+    warehouse, pii = built.backfill.root / "w.duckdb", built.backfill.settings.pii_dir
+    run_days = days(*EMITTED_DAYS)
+    before = emit_audience(warehouse, pii, tmp_path / "range", "reactivation", run_days[1])
+    opened, passes = [], []
+    open_reader, read = emit.open_reader, emit._read_pii
+    monkeypatch.setattr(emit, "open_reader", lambda w: opened.append(1) or open_reader(w))
+    monkeypatch.setattr(emit, "_read_pii", lambda *a: passes.append(1) or read(*a))
+    emit._pii_held.update(store=None, values={})
+
+    ranged = {}
+    for audience in ("reactivation", "points_expiry", "tier_downgrade"):
+        emissions = emit.emit_audience_days(warehouse, pii, tmp_path / "range", audience, run_days, EMITTED_DAYS)
+        assert [e.as_of_date for e in emissions] == run_days
+        for e in emissions:
+            ranged[(audience, e.as_of_date)] = ((e.folder / "audience.csv").read_bytes(), e.emitted)
+    assert len(opened) == 3 and len(passes) == 1
+    assert ranged[("reactivation", run_days[1])] == ((before.folder / "audience.csv").read_bytes(), False)
+    assert sum(not emitted for _, emitted in ranged.values()) == 1
+
+    monkeypatch.undo()
+    day_by_day = _emit_all(warehouse, pii, tmp_path / "day_by_day", None)
+    assert {key: data for key, (data, _) in ranged.items()} == day_by_day
+    phones = [r["phone"] for data in day_by_day.values() for r in _csv_rows(data) if r["phone"]]
+    assert phones == [built.world.phone("dormant")]
+
+
 def test_a_changed_pii_store_is_read_again(built, tmp_path):
     """A value read for one set is not reused once the store's files change: a rewritten
     identifier file (as the forget step or a re-delivery writes it) is read again."""
