@@ -21,11 +21,16 @@ SQLite files, so a connection is reused instead of reopened:
 - **Open files.** At most ``MAX_ENGINES`` engines are kept; the least recently used is disposed.
   A webserver that browses many runs thus keeps a bounded number of files open.
 - **Deleting shards.** ``wipe()`` disposes every engine before it deletes the shard files.
+- **Range runs.** With ``DAGSTER_EVENT_BATCH_SIZE`` set (``memberflow run`` sets it), Dagster
+  hands a step's materializations of a range of partitions over as one batch per asset; they
+  are written in one transaction on the run's shard and one on the index, instead of two per
+  event.
 
 Configured in ``orchestration/dagster.yaml`` (``event_log_storage``); ``base_dir`` defaults to
-Dagster's own: ``$DAGSTER_HOME/history/runs``. This relies on private parts of
-``SqliteEventLogStorage`` (``_connect``, ``_db_lock``, ``_initialized_dbs``, ``_initdb``) of the
-pinned dagster. ``tests/orchestration/test_event_storage.py`` runs real runs on it and reads them
+Dagster's own: ``$DAGSTER_HOME/history/runs``. This relies on private parts of the pinned
+dagster's ``SqliteEventLogStorage`` and ``SqlEventLogStorage`` (``_connect``, ``_db_lock``,
+``_initialized_dbs``, ``_initdb``; ``prepare_insert_event``, ``_store_asset_event``,
+``_store_asset_event_tags``). ``tests/orchestration/test_event_storage.py`` runs real runs on it and reads them
 back with Dagster's stock storage. ``bench/event_storage.py`` prints the cost per event of both.
 """
 
@@ -144,7 +149,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         # Dagster hands a batch only when DAGSTER_EVENT_BATCH_SIZE is set (memberflow run sets it):
-        # the materializations or observations of one asset over a range of partitions. Each run's
+        # one asset's planned events, materializations or observations over a range of
+        # partitions (tests/orchestration/test_event_storage.py sees two of them). Each run's
         # events go to its shard in one transaction and to the index in another, doing per event
         # what SqliteEventLogStorage.store_event does for an asset event; any other batch is stored
         # one event at a time, as the stock storage does.
