@@ -214,16 +214,33 @@ def machine() -> dict:
             "system": f"{platform.system()} {platform.release()}"}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_size_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data's size and place, shared with bench/first_run.py."""
     parser.add_argument("--persons", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=400)
     parser.add_argument("--start", default="2024-01-01")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out"))
+
+
+def bench_dir(args: argparse.Namespace) -> Path:
+    return Path(args.out).resolve() / f"p{args.persons}_d{args.days}"
+
+
+def generate_stage(data: Path, args: argparse.Namespace, env: dict[str, str]) -> dict:
+    """``memberflow generate`` of the bench's data into ``data`` (seed 7)."""
+    return run_stage("generate", (
+        "import sys\nfrom orchestration.cli import main\n"
+        f"sys.exit(main(['generate', '--out', {str(data)!r}, '--persons', '{args.persons}', "
+        f"'--days', '{args.days}', '--start', {args.start!r}, '--seed', '7']))\n"), env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_size_arguments(parser)
     parser.add_argument("--keep", action="store_true", help="reuse generated data in --out")
     args = parser.parse_args()
 
-    out = Path(args.out).resolve() / f"p{args.persons}_d{args.days}"
+    out = bench_dir(args)
     start = date.fromisoformat(args.start)
     last = start + timedelta(days=args.days - 1)
     before_last = last - timedelta(days=1)
@@ -249,10 +266,7 @@ def main() -> None:
     if not (args.keep and (data / "landing").is_dir()):
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        results.append(run_stage("generate", (
-            "import sys\nfrom orchestration.cli import main\n"
-            f"sys.exit(main(['generate', '--out', {str(data)!r}, '--persons', '{args.persons}', "
-            f"'--days', '{args.days}', '--start', {args.start!r}, '--seed', '7']))\n"), env))
+        results.append(generate_stage(data, args, env))
         results[-1]["rows"] = None
     for folder in ("raw", "pii", "warehouse", "bi", "outbox"):
         shutil.rmtree(out / folder, ignore_errors=True)
