@@ -139,15 +139,6 @@ def _contacts(records: Iterable[dict]) -> Contacts:
     return {"phone": phones, "unionid": unionids}
 
 
-def _contacts_between(warehouse: Settings | Path, first: date, last: date) -> Contacts:
-    """The contacts of every audience's rows of the days [first, last]."""
-    con = open_reader(warehouse)
-    try:
-        return _contacts_read(con, first, last)
-    finally:
-        con.close()
-
-
 def _contacts_read(con: duckdb.DuckDBPyConnection, first: date, last: date, audience: str | None = None) -> Contacts:
     """The contacts of the rows of [first, last] (of one audience, or of all), read on ``con``."""
     cursor = con.execute(
@@ -185,26 +176,6 @@ def _csv_rows(records: list[dict], pii: dict[str, dict[str, str]]) -> list[dict]
         row["unionid"] = unionids.get(r.get("unionid_hash")) if r["channel"] == "wecom" else None
         out.append(row)
     return out
-
-
-def audience_rows(
-    warehouse: Settings | Path,
-    pii_dir: Path,
-    audience: str,
-    as_of: date,
-    run_days: tuple[date, date] | None = None,
-) -> list[dict]:
-    """The rows of one (audience, D) from the warehouse history, with phone/unionid resolved.
-    ``warehouse``: the run's settings (either engine) or a DuckDB warehouse file. ``run_days``:
-    the first and last day the caller emits (every audience), read from the pii store together
-    with this set's contacts."""
-    con = open_reader(warehouse)
-    try:
-        records = _records(con, audience, as_of)
-    finally:
-        con.close()
-    expected = None if run_days is None else (lambda: _contacts_between(warehouse, *run_days))
-    return _csv_rows(records, _pii_values(pii_dir, _contacts(records), expected))
 
 
 def render_csv(rows: list[dict]) -> bytes:
@@ -259,11 +230,6 @@ def _write_set(folder: Path, audience: str, as_of: date, rows: list[dict]) -> Em
     return Emission(audience, as_of, folder, len(rows), digest, True)
 
 
-def _check_audience(audience: str) -> None:
-    if audience not in AUDIENCES:
-        raise ValueError(f"unknown audience {audience!r} (expected one of {', '.join(AUDIENCES)})")
-
-
 def emit_audience(
     warehouse: Settings | Path,
     pii_dir: Path,
@@ -273,13 +239,10 @@ def emit_audience(
     run_days: tuple[date, date] | None = None,
 ) -> Emission:
     """Emit (audience, D) once. An existing set is left untouched and reported as not emitted.
-    ``run_days``: the range of days the caller is emitting (see :func:`audience_rows`)."""
-    _check_audience(audience)
-    folder = outbox_folder(outbox, audience, as_of)
-    existing = _existing(folder, audience, as_of)
-    if existing is not None:
-        return existing
-    return _write_set(folder, audience, as_of, audience_rows(warehouse, pii_dir, audience, as_of, run_days))
+    ``warehouse``: the run's settings (either engine) or a DuckDB warehouse file. ``run_days``:
+    the first and last day the caller emits (every audience), whose contacts are read from the
+    pii store together with this set's, so that a run reads the store once."""
+    return emit_audience_days(warehouse, pii_dir, outbox, audience, [as_of], run_days)[0]
 
 
 def emit_audience_days(
@@ -290,12 +253,13 @@ def emit_audience_days(
     days: list[date],
     run_days: tuple[date, date] | None = None,
 ) -> list[Emission]:
-    """Emit (audience, D) for each of ``days`` (in order), each exactly as :func:`emit_audience`
-    would, on one warehouse connection and one pii lookup for all of them: a first run over 400
-    days emits 1,200 sets, and opening the warehouse and statting the pii store per set cost
-    ≈ 50 ms each. ``run_days``: the range of days the caller emits (every audience); it defaults
-    to the first and last of ``days``."""
-    _check_audience(audience)
+    """:func:`emit_audience` for each of ``days`` (in order), on one warehouse connection and one
+    pii lookup for all of them: a first run over 400 days emits 1,200 sets, and opening the
+    warehouse and statting the pii store per set cost ≈ 50 ms each. The contacts looked up are
+    this audience's from the first to the last day still to emit (and ``run_days``' of every
+    audience); each set's rows are read and written on their own."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience {audience!r} (expected one of {', '.join(AUDIENCES)})")
     emissions: dict[date, Emission] = {}
     pending = []
     for day in days:
@@ -305,11 +269,11 @@ def emit_audience_days(
         else:
             pending.append(day)
     if pending:
-        first, last = run_days or (min(days), max(days))
         con = open_reader(warehouse)
         try:
             wanted = _contacts_read(con, min(pending), max(pending), audience)
-            pii = _pii_values(pii_dir, wanted, lambda: _contacts_read(con, first, last))
+            expected = None if run_days is None else (lambda: _contacts_read(con, *run_days))
+            pii = _pii_values(pii_dir, wanted, expected)
             for day in pending:
                 rows = _csv_rows(_records(con, audience, day), pii)
                 emissions[day] = _write_set(outbox_folder(outbox, audience, day), audience, day, rows)
