@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 from datetime import date, timedelta
@@ -26,7 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.run_bench import PRELUDE, add_size_arguments, bench_dir, generate_stage, run_stage  # noqa: E402
+from bench.run_bench import (  # noqa: E402
+    PRELUDE,
+    add_size_arguments,
+    bench_dir,
+    generate_stage,
+    pipeline_env,
+    run_stage,
+)
 
 
 def parts(steps: dict[str, float]) -> dict[str, float]:
@@ -62,18 +68,8 @@ def main() -> None:
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     else:
         shutil.copy(ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "DAGSTER_EVENT_BATCH_SIZE"},
-        "MEMBERFLOW_LANDING": str(data / "landing"),
-        "MEMBERFLOW_STORES": str(data / "stores.csv"),
-        "MEMBERFLOW_RAW": str(run_dir / "raw"),
-        "MEMBERFLOW_PII": str(run_dir / "pii"),
-        "MEMBERFLOW_WAREHOUSE": str(run_dir / "warehouse" / "memberflow.duckdb"),
-        "MEMBERFLOW_PUBLISH": str(run_dir / "bi"),
-        "MEMBERFLOW_OUTBOX": str(run_dir / "outbox"),
-        "DAGSTER_HOME": str(home),
-        "PYTHONPATH": str(ROOT),
-    }
+    env = {**pipeline_env(data, run_dir), "DAGSTER_HOME": str(home)}
+    env.pop("DAGSTER_EVENT_BATCH_SIZE", None)  # memberflow run's default, unless --stock
     if args.stock:
         env["DAGSTER_EVENT_BATCH_SIZE"] = "0"
     if not (data / "landing").is_dir():

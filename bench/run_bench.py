@@ -226,6 +226,22 @@ def bench_dir(args: argparse.Namespace) -> Path:
     return Path(args.out).resolve() / f"p{args.persons}_d{args.days}"
 
 
+def pipeline_env(data: Path, work: Path) -> dict[str, str]:
+    """The environment of a stage: the generated ``data`` as landing zone and store master, and
+    the pipeline's raw, pii, warehouse, BI copy and outbox under ``work``."""
+    return {
+        **os.environ,
+        "MEMBERFLOW_LANDING": str(data / "landing"),
+        "MEMBERFLOW_STORES": str(data / "stores.csv"),
+        "MEMBERFLOW_RAW": str(work / "raw"),
+        "MEMBERFLOW_PII": str(work / "pii"),
+        "MEMBERFLOW_WAREHOUSE": str(work / "warehouse" / "memberflow.duckdb"),
+        "MEMBERFLOW_PUBLISH": str(work / "bi"),
+        "MEMBERFLOW_OUTBOX": str(work / "outbox"),
+        "PYTHONPATH": str(ROOT),
+    }
+
+
 def generate_stage(data: Path, args: argparse.Namespace, env: dict[str, str]) -> dict:
     """``memberflow generate`` of the bench's data into ``data`` (seed 7)."""
     return run_stage("generate", (
@@ -238,6 +254,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_size_arguments(parser)
     parser.add_argument("--keep", action="store_true", help="reuse generated data in --out")
+    parser.add_argument("--stock-event-storage", action="store_true",
+                        help="the daily run's instance with Dagster's own event log storage (for a side by side)")
     args = parser.parse_args()
 
     out = bench_dir(args)
@@ -247,19 +265,7 @@ def main() -> None:
     data = out / "data"
     raw = out / "raw"
     warehouse = out / "warehouse" / "memberflow.duckdb"
-    env = dict(os.environ)
-    env.update(
-        {
-            "MEMBERFLOW_LANDING": str(data / "landing"),
-            "MEMBERFLOW_STORES": str(data / "stores.csv"),
-            "MEMBERFLOW_RAW": str(raw),
-            "MEMBERFLOW_PII": str(out / "pii"),
-            "MEMBERFLOW_WAREHOUSE": str(warehouse),
-            "MEMBERFLOW_PUBLISH": str(out / "bi"),
-            "MEMBERFLOW_OUTBOX": str(out / "outbox"),
-            "PYTHONPATH": str(ROOT),
-        }
-    )
+    env = pipeline_env(data, out)
     env.pop("DAGSTER_HOME", None)  # an ephemeral Dagster instance per run
     results: list[dict] = []
     started_at = time.strftime("%Y-%m-%d %H:%M:%S %Z")
@@ -312,12 +318,16 @@ def main() -> None:
     rfm["rows"] = count(warehouse, "marts.member_facts")
 
     # The incremental run of the last day, on a Dagster instance of its own configured as
-    # production's (orchestration/dagster.yaml: its event log storage, pools); its steps are timed.
+    # production's (orchestration/dagster.yaml: its event log storage, pools; Dagster's defaults with
+    # --stock-event-storage); its steps are timed.
     steps_file = out / "steps.json"
     dagster_home = out / "dagster_home"
     shutil.rmtree(dagster_home, ignore_errors=True)
     dagster_home.mkdir(parents=True)
-    shutil.copy(ROOT / "orchestration" / "dagster.yaml", dagster_home / "dagster.yaml")
+    if args.stock_event_storage:
+        (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    else:
+        shutil.copy(ROOT / "orchestration" / "dagster.yaml", dagster_home / "dagster.yaml")
     results.append(run_stage("incremental (1 day)", stage_code("incremental", day=last.isoformat(), result=str(steps_file)),
                              {**env, "DAGSTER_HOME": str(dagster_home)}, steps_file))
     results[-1]["rows"] = raw_rows(raw, last.isoformat())["rows_read"]
