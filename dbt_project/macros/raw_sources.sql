@@ -34,3 +34,39 @@
   {%- endif -%}
   select 1
 {%- endmacro %}
+
+
+{#- raw.<table_name> for a build that reads only the rows delivered after `since` (a table
+    brought forward from its D). Ingestion writes a delivery's files to
+    <raw>/<table>/<delivery date>/ (assets/ingest/layout.py), so on DuckDB this reads the folders
+    named after `since`, plus _empty/ (no rows, the full schema), instead of opening every file
+    of every day to filter on delivery_date: 400 days are 400 footers per read. The caller keeps
+    its `delivery_date > since` filter; the rows are the same. With no such file (no raw layer
+    yet), and on other engines, it is the source itself. -#}
+{% macro raw_delivered_after(table_name, since) -%}
+  {{ return(adapter.dispatch('raw_delivered_after', 'memberflow')(table_name, since)) }}
+{%- endmacro %}
+
+{% macro default__raw_delivered_after(table_name, since) -%}
+  {{ return(source('raw', table_name)) }}
+{%- endmacro %}
+
+{% macro duckdb__raw_delivered_after(table_name, since) -%}
+  {%- set relation = source('raw', table_name) -%}
+  {%- if not execute -%}
+    {{ return(relation) }}
+  {%- endif -%}
+  {%- set after = since | string -%}
+  {%- set found = run_query("select file from glob('" ~ raw_dir() ~ "/" ~ table_name ~ "/*/*.parquet') order by file") -%}
+  {%- set files = [] -%}
+  {%- for path in found.columns[0].values() -%}
+    {%- set folder = path.replace('\\', '/').split('/')[-2] -%}
+    {%- if folder == '_empty' or (folder | length == 10 and folder > after) -%}
+      {%- do files.append(path) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- if not files -%}
+    {{ return(relation) }}
+  {%- endif -%}
+  {{ return("read_parquet(['" ~ files | join("', '") ~ "'], union_by_name = true)") }}
+{%- endmacro %}

@@ -116,7 +116,7 @@
 
   new_rows_ as (
       select r.*, {{ line_uid(table_name, 'r', 'dr.day_file_rank') }} as line_uid
-      from {{ source('raw', table_name) }} r
+      from {{ raw_delivered_after(table_name, since) }} r
       inner join changed_files_ c
           on c.file_name = r.file_name
          and c.delivery_date = r.delivery_date

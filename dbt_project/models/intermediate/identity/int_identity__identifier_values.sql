@@ -36,7 +36,7 @@ with raw_values as (
         '{{ identifier_type }}' as identifier_type,
         {{ col }} as identifier_hash,
         {% if identifier_type == 'phone' %}phone_masked{% else %}cast(null as {{ dbt.type_string() }}){% endif %} as phone_masked
-    from {{ source('raw', table_name) }}
+    from {{ raw_delivered_after(table_name, since) if since is not none else source('raw', table_name) }}
     where {{ col }} is not null
     {%- if since is not none %}
       and delivery_date > cast('{{ since }}' as date)
