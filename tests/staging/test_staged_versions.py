@@ -22,7 +22,7 @@ from orchestration.dbt_cli import run_dbt
 from orchestration.settings import load_settings
 from tests.support.raw_builder import content_sha256, write_file_load, write_raw
 
-SELECTION = ["--select", "path:models/staging/pos", "base_raw__deliveries", "int_identity__identifier_values"]
+SELECTION = ["--select", "path:models/staging/pos", "path:models/staging/raw", "int_identity__identifier_values"]
 PHONE = {k: c * 64 for k, c in (("K1", "a"), ("K3", "b"), ("K5", "c"), ("K6", "d"), ("K7", "e"))}
 DAYS = ["2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04"]
 

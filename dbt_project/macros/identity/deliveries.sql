@@ -14,6 +14,55 @@
     can be kept incrementally (macro staged_versions). Bounds: up to 9,999 files of a table per
     delivery day and 99,999,999 lines per file (test assert_line_uid_parts_fit). -#}
 
+{#- The raw order and member tables whose deliveries the base tables version. -#}
+{%- macro raw_delivery_tables() -%}
+  {{ return(['pos_lines', 'meituan_orders', 'eleme_orders', 'miniprogram_orders', 'miniprogram_members']) }}
+{%- endmacro -%}
+
+{#- Every raw file of those tables (DuckDB): raw_table, raw_path, raw_size and raw_modified_us
+    (its modification time in microseconds since 1970), without reading any content. -#}
+{%- macro raw_files_listed() -%}
+  {%- for table_name in raw_delivery_tables() %}
+    select '{{ table_name }}' as raw_table, filename as raw_path, size as raw_size,
+           epoch_us(last_modified) as raw_modified_us
+    from read_blob('{{ raw_dir() }}/{{ table_name }}/*/*.parquet')
+    {{ "union all" if not loop.last }}
+  {%- endfor %}
+{%- endmacro -%}
+
+{#- base_raw__files' post-hook: the rows of raw files that are gone. -#}
+{%- macro raw_files_drop_gone() -%}
+  delete from {{ this }}
+  where raw_path not in (select raw_path from ({{ raw_files_listed() }}) listed_)
+{%- endmacro -%}
+
+{#- The (raw table, file name, delivery date) of every raw row delivered up to D, as rows of
+    base_raw__deliveries (no sha256 or load time): on DuckDB from base_raw__files, which is kept
+    by raw file; elsewhere by reading the raw tables. -#}
+{%- macro raw_rows_seen() -%}
+  {{ return(adapter.dispatch('raw_rows_seen', 'memberflow')()) }}
+{%- endmacro -%}
+
+{%- macro default__raw_rows_seen() -%}
+    {%- for table_name in raw_delivery_tables() %}
+    select distinct '{{ table_name }}' as raw_table, file_name, delivery_date,
+           cast(null as {{ dbt.type_string() }}) as sha256,
+           cast(null as {{ dbt.type_string() }}) as loaded_at
+    from {{ source('raw', table_name) }}
+    where delivery_date <= {{ as_of_date() }}
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
+{%- endmacro -%}
+
+{%- macro duckdb__raw_rows_seen() -%}
+    select distinct raw_table, file_name, delivery_date,
+           cast(null as {{ dbt.type_string() }}) as sha256,
+           cast(null as {{ dbt.type_string() }}) as loaded_at
+    from {{ ref('base_raw__files') }}
+    where file_name is not null
+      and delivery_date <= {{ as_of_date() }}
+{%- endmacro -%}
+
 {%- macro raw_table_number(table_name) -%}
   {%- set numbers = {
       'pos_lines': 1,

@@ -2,10 +2,11 @@
     name, delivery date), with the file's sha256 and load time (as text) when raw.file_loads has
     it; ingestion keeps a file's load time while its bytes and counts do not change. A delivery is known
     from file_loads (so a re-delivery whose rows were all quarantined still replaces) and from the
-    rows themselves (a file without a file_loads row is never skipped). The base tables take
-    their version logic from here (macros/identity/deliveries.sql): one read of the thousands of
-    small file_loads and raw Parquet files per build, not one per use. -#}
-{%- set tables = ['pos_lines', 'meituan_orders', 'eleme_orders', 'miniprogram_orders', 'miniprogram_members'] -%}
+    rows themselves (a file without a file_loads row is never skipped; on DuckDB those come from
+    base_raw__files, kept by raw file). The base tables take their version logic from here
+    (macros/identity/deliveries.sql): one read of the thousands of small file_loads and raw
+    Parquet files per build, not one per use. -#}
+{%- set tables = raw_delivery_tables() -%}
 with load_sources as (
     {%- for table_name in tables %}
     {%- set outer = loop %}
@@ -26,14 +27,7 @@ loads as (
 ),
 
 rows_seen as (
-    {%- for table_name in tables %}
-    select distinct '{{ table_name }}' as raw_table, file_name, delivery_date,
-           cast(null as {{ dbt.type_string() }}) as sha256,
-           cast(null as {{ dbt.type_string() }}) as loaded_at
-    from {{ source('raw', table_name) }}
-    where delivery_date <= {{ as_of_date() }}
-    {{ "union all" if not loop.last }}
-    {%- endfor %}
+    {{ raw_rows_seen() }}
 )
 
 select raw_table, file_name, delivery_date, max(sha256) as sha256, max(loaded_at) as loaded_at
