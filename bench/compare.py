@@ -11,18 +11,25 @@ daily run's dbt step rebuilds) and ``dbt run`` of the RFM step (``member_facts``
 order totals it reads where the side has them), and, between the sides, the pandas RFM baseline
 (bench/floors.py). Prints dbt's elapsed time, the summed node time and the RFM step's model time
 from each run's ``run_results.json``.
+
+``--daily`` compares the daily run's own step instead: a day's delivery arriving on a warehouse
+as of the day before. Each side builds a warehouse of its own as of D − 1 from the raw layer,
+with D's delivery folders moved aside as if not ingested yet (they are put back right after);
+each round copies it and builds as of D (no RFM step). A build as of D on a warehouse already
+as of D, what the default mode repeats, reads no new delivery.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -60,6 +67,23 @@ def dbt(code: Path, warehouse: Path, bench_dir: Path, as_of: date, args: list[st
             "rfm": sum(nodes.get(f"model.memberflow.{name}", 0.0) for name in RFM_MODELS)}
 
 
+@contextlib.contextmanager
+def delivery_aside(raw: Path, day: date, aside: Path):
+    """Move every raw table's folder of delivery ``day`` to ``aside`` for the block (as if that
+    day were not ingested yet), then put them back."""
+    moved = []
+    try:
+        for folder in sorted(raw.glob(f"*/{day.isoformat()}")):
+            target = aside / folder.parent.name / folder.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folder.rename(target)
+            moved.append((target, folder))
+        yield
+    finally:
+        for target, folder in moved:
+            target.rename(folder)
+
+
 def warehouse_as_of(warehouse: Path) -> str:
     """The D a warehouse was last built for: its staging tables' comment says it."""
     con = duckdb.connect(str(warehouse), read_only=True)
@@ -77,6 +101,8 @@ def main() -> int:
     parser.add_argument("--base", required=True, help="the earlier commit to compare with")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--as-of", help="D (default: the day the bench warehouse was last built for)")
+    parser.add_argument("--daily", action="store_true",
+                        help="build D on a warehouse as of D - 1 (the daily run's step), not D again")
     args = parser.parse_args()
 
     bench_dir = Path(args.bench_dir).resolve()
@@ -95,16 +121,26 @@ def main() -> int:
         for name, code in sides.items():
             copy = scratch / name / "memberflow.duckdb"  # the same file name: the same catalog
             copy.parent.mkdir()
-            shutil.copy(warehouse, copy)
-            dbt(code, copy, bench_dir, as_of, PRODUCTION_BUILD)  # settle
+            if args.daily:
+                with delivery_aside(bench_dir / "raw", as_of, scratch / "aside"):
+                    dbt(code, copy, bench_dir, as_of - timedelta(days=1), PRODUCTION_BUILD)
+                shutil.copy(copy, copy.with_suffix(".day_before"))
+            else:
+                shutil.copy(warehouse, copy)
+                dbt(code, copy, bench_dir, as_of, PRODUCTION_BUILD)  # settle
             copies[name] = copy
         rows = []
         for i in range(args.rounds):
             for name, code in sides.items():
+                if args.daily:
+                    shutil.copy(copies[name].with_suffix(".day_before"), copies[name])
+                    copies[name].with_suffix(".duckdb.wal").unlink(missing_ok=True)
                 build = dbt(code, copies[name], bench_dir, as_of, PRODUCTION_BUILD)
-                facts = dbt(code, copies[name], bench_dir, as_of, ["run", "--select", *RFM_MODELS])
+                facts = {"rfm": float("nan")} if args.daily else dbt(
+                    code, copies[name], bench_dir, as_of, ["run", "--select", *RFM_MODELS])
                 rows.append((i + 1, name, build, facts["rfm"]))
-            rows.append((i + 1, "pandas RFM", None, pandas_rfm(copies["this"], as_of)["seconds"]))
+            if not args.daily:
+                rows.append((i + 1, "pandas RFM", None, pandas_rfm(copies["this"], as_of)["seconds"]))
         print(f"as of {as_of}; base = {args.base}, this = the checkout")
         print(f"{'round':>5}  {'side':<10} {'dbt build s':>11} {'node s':>8} {'nodes':>6} {'RFM s':>7}")
         for round_, name, build, rfm in rows:
