@@ -68,5 +68,17 @@
   {%- if not files -%}
     {{ return(relation) }}
   {%- endif -%}
-  {{ return("read_parquet(['" ~ files | join("', '") ~ "'], union_by_name = true)") }}
+  {{ return(raw_parquet_files(files)) }}
+{%- endmacro %}
+
+
+{#- DuckDB: a relation over the Parquet files (or globs) `paths`, their columns united by name;
+    with `filename`, each row's file path too (column filename). -#}
+{% macro raw_parquet_files(paths, filename=false) -%}
+  {%- set quoted = [] -%}
+  {%- for path in paths -%}
+    {%- do quoted.append("'" ~ path | replace("'", "''") ~ "'") -%}
+  {%- endfor -%}
+  {{ return("read_parquet([" ~ quoted | join(", ") ~ "]" ~ (", filename = true" if filename else "")
+            ~ ", union_by_name = true)") }}
 {%- endmacro %}

@@ -30,13 +30,14 @@
 with raw_values as (
 {%- for table_name, identifiers in sources %}
 {%- set outer_loop = loop %}
+{%- set relation = raw_delivered_after(table_name, since) if since is not none else source('raw', table_name) %}
 {%- for identifier_type, col in identifiers %}
     select
         {{ identifier_node_id(col) }} as node_id,
         '{{ identifier_type }}' as identifier_type,
         {{ col }} as identifier_hash,
         {% if identifier_type == 'phone' %}phone_masked{% else %}cast(null as {{ dbt.type_string() }}){% endif %} as phone_masked
-    from {{ raw_delivered_after(table_name, since) if since is not none else source('raw', table_name) }}
+    from {{ relation }}
     where {{ col }} is not null
     {%- if since is not none %}
       and delivery_date > cast('{{ since }}' as date)

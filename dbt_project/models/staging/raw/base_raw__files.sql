@@ -22,7 +22,8 @@
 -- depends_on: {{ source('raw', table_name) }}
 {%- endfor %}
 {%- set to_read = {} -%}
-{%- if execute and is_incremental() -%}
+{%- set incremental = execute and is_incremental() -%}
+{%- if incremental -%}
   {%- set found = run_query(
       "select l.raw_table, l.raw_path, l.raw_size, l.raw_modified_us from (" ~ raw_files_listed() ~ ") l "
       ~ "left join " ~ this ~ " t on t.raw_path = l.raw_path and t.raw_size = l.raw_size "
@@ -57,10 +58,10 @@ with listed as (
 seen as (
     {%- set branches = [] -%}
     {%- for table_name in tables -%}
-      {%- if not (execute and is_incremental()) -%}
-        {%- do branches.append("read_parquet('" ~ raw_dir() ~ "/" ~ table_name ~ "/*/*.parquet', filename = true, union_by_name = true)") -%}
+      {%- if not incremental -%}
+        {%- do branches.append(raw_parquet_files([raw_dir() ~ "/" ~ table_name ~ "/*/*.parquet"], filename=true)) -%}
       {%- elif to_read.get(table_name) -%}
-        {%- do branches.append("read_parquet(['" ~ to_read[table_name] | map('replace', "'", "''") | join("', '") ~ "'], filename = true, union_by_name = true)") -%}
+        {%- do branches.append(raw_parquet_files(to_read[table_name], filename=true)) -%}
       {%- endif -%}
     {%- endfor %}
     {%- for relation in branches %}
