@@ -23,6 +23,8 @@ Delivered 2024-05-01 (D1):
 - L   a POS sale L1 (its refund comes on D2); a refund LR2 of sale L2, which is not delivered yet.
 - M   a POS sale M1; file pos_m.csv: its refund MR1 of 5.00.
 - K   file pos_k.csv: orders K1 and K2.  J: file mt_z.csv: Meituan order J1 completed.
+- Q   a card on 11 orders in one day (junk): Q01..Q10 in the day's file (Q01 and Q02 with an
+      openid each), Q11 in file pos_q.csv.
 - N   a Meituan order from an unknown shop.
 - P   mini-program orders with redeemed points (paid + partially refunded; cancelled).
 
@@ -36,6 +38,9 @@ Delivered 2024-05-02 (D2):
 - L   L1's refund LR1 arrives (a D1 order becomes partially refunded); sale L2 arrives (dated D1):
       LR2 is no longer an order of its own but L2's refund.
 - M   pos_m.csv re-delivered: MR1 is now 8.00 (the sale's line stays as it was).
+- Q   pos_q.csv re-delivered: Q11 now carries another card, so VIP_Q is on 10 orders that day and
+      is an identifier again (it was only in the order that changed): OQ1 and OQ2 are one
+      person.
 """
 
 from __future__ import annotations
@@ -190,10 +195,17 @@ def write_landing(raw: Path, ids: Ids) -> None:
         _pos("LR2", t + "20:40:00", "-5.00", order_type="REFUND", ref="L2", ids=ids),
         _pos("M1", t + "21:00:00", "60.00", card="VIP_M", ids=ids),
     ]
-    write_raw(raw, "pos_lines", pos_d1, D1, "pos_20240501.csv")
     m_v1 = [_pos("MR1", t + "21:30:00", "-5.00", order_type="REFUND", ref="M1", ids=ids)]
     write_raw(raw, "pos_lines", m_v1, D1, "pos_m.csv")
     write_file_load(raw, "pos", D1, "pos_m.csv", "sha-m-1", rows_read=1)
+
+    pos_d1 += [_pos(f"Q{i:02d}", t + f"07:{i:02d}:00", "8.00", card="VIP_Q", ids=ids,
+                    **({"openid": f"OQ{i}"} if i <= 2 else {}))
+               for i in range(1, 11)]
+    write_raw(raw, "pos_lines", pos_d1, D1, "pos_20240501.csv")
+    q_v1 = [_pos("Q11", t + "07:11:00", "8.00", card="VIP_Q", ids=ids)]
+    write_raw(raw, "pos_lines", q_v1, D1, "pos_q.csv")
+    write_file_load(raw, "pos", D1, "pos_q.csv", "sha-q-1", rows_read=1)
 
     k_v1 = [_pos("K1", t + "19:00:00", "30.00", store="SH002", ids=ids),
             _pos("K2", t + "19:10:00", "20.00", store="SH002", ids=ids)]
@@ -261,6 +273,9 @@ def write_landing(raw: Path, ids: Ids) -> None:
     ]
     write_raw(raw, "pos_lines", pos_d2, D2, "pos_20240502.csv")
 
+    q_v2 = [_pos("Q11", t + "07:11:00", "8.00", card="VIP_Q2", ids=ids)]
+    write_raw(raw, "pos_lines", q_v2, D2, "pos_q.csv")
+    write_file_load(raw, "pos", D2, "pos_q.csv", "sha-q-2", rows_read=1)
     k_v2 = [_pos("K1", t + "19:00:00", "35.00", store="SH002", ids=ids)]
     write_raw(raw, "pos_lines", k_v2, D2, "pos_k.csv")
     write_file_load(raw, "pos", D2, "pos_k.csv", "sha-k-2", rows_read=1)

@@ -27,6 +27,12 @@ SELECTION = [
 
 
 UNIFIED_SQL = Path("models", "intermediate", "orders", "int_orders__unified.sql")
+# the OneID graph's tables kept by what a day changes (macros/identity/kept_identity.sql)
+CHAIN = ["int_identity__occurrences", "int_identity__nodes", "int_identity__excluded_nodes",
+         "int_identity__record_centers", "int_identity__edges", "int_identity__components"]
+CHAIN_SQL = {name: Path("models", "intermediate", "identity", f"{name}.sql") for name in CHAIN}
+REGISTRY_SQL = Path("models", "identity", "one_id_registry.sql")
+CURRENT_SQL = Path("models", "intermediate", "identity", "int_identity__one_id_current.sql")
 TOTALS_SQL = Path("models", "intermediate", "facts", "int_member_order_totals.sql")
 
 
@@ -58,6 +64,8 @@ def _read(warehouse: Path) -> dict:
                 "select * from intermediate.int_orders__unified order by record_id").fetchall()),
             "kept_totals": sorted(con.execute(
                 "select * from intermediate.int_member_order_totals order by one_id").fetchall()),
+            "chain": {name: sorted(con.execute(f"select * from intermediate.{name}").fetchall(), key=repr)
+                      for name in CHAIN},
         }
     finally:
         con.close()
@@ -76,14 +84,14 @@ def built(tmp_path_factory):
     compiled = {}  # each build's SQL of int_orders__unified and int_member_order_totals
     # d2_whole: the orders and persons' order totals of D2 rebuilt whole (--full-refresh) beside
     # the ones brought forward
-    whole = ["run", "--select", "int_orders__unified", "orders", "int_member_order_totals", "--full-refresh"]
+    whole = ["run", "--select", "int_orders__unified", "orders", "int_member_order_totals", *CHAIN, "--full-refresh"]
     for name, as_of, args in [("d1", D1, ["build", *SELECTION]), ("d2", D2, ["build", *SELECTION]),
                               ("d2_again", D2, ["run", *SELECTION]), ("d2_whole", D2, whole),
                               ("d1_again", D1, ["run", *SELECTION])]:
         result = run_dbt(settings, args, as_of_date=date.fromisoformat(as_of), target_path=target)
         outputs[name] = result.stdout
         compiled[name] = {sql: (target / "compiled" / "memberflow" / sql).read_text()
-                          for sql in (UNIFIED_SQL, TOTALS_SQL)}
+                          for sql in (UNIFIED_SQL, TOTALS_SQL, REGISTRY_SQL, CURRENT_SQL, *CHAIN_SQL.values())}
         snapshots[name] = _read(settings.warehouse_path)
     return ids, snapshots, outputs, compiled
 
@@ -162,6 +170,24 @@ def test_identifier_on_more_than_ten_orders_a_day_is_excluded(built):
     assert busy["reason"] == "too_many_orders_per_day"
     assert busy["reason_detail"] == "on 11 orders on 2024-05-01 (limit 10 a day)"
     assert all(d1["orders"][f"pos:SH001:BUSY{i:02d}"]["one_id"] is None for i in range(1, 12))
+
+
+def test_identifier_back_under_the_limit_after_a_redelivery_links_again(built):
+    """VIP_Q is on 11 orders on D1 (junk). D2 re-delivers the file of one of them with another
+    card: VIP_Q is on 10 orders, an identifier again, and joins its orders' two openids into
+    one person. VIP_Q is only in the order that changed (on its old side), which the graph
+    brought forward from D1 must still reach."""
+    ids, s, _, _ = built
+    card = ("member_card_no", ids("member_card_no", "VIP_Q"))
+    assert s["d1"]["excluded"][card]["reason"] == "too_many_orders_per_day"
+    assert _one_id(s["d1"], ids, "openid", "OQ1") != _one_id(s["d1"], ids, "openid", "OQ2")
+    assert s["d1"]["orders"]["pos:SH001:Q03"]["one_id"] is None
+    d2 = s["d2"]
+    assert card not in d2["excluded"]
+    q = _one_id(d2, ids, "member_card_no", "VIP_Q")
+    assert q and _one_id(d2, ids, "openid", "OQ1") == q and _one_id(d2, ids, "openid", "OQ2") == q
+    assert _one_id(d2, ids, "member_card_no", "VIP_Q2") not in (None, q)
+    assert d2["orders"]["pos:SH001:Q03"]["one_id"] == q
 
 
 def test_anonymous_cash_sale_has_no_one_id(built):
@@ -280,6 +306,27 @@ def test_orders_brought_forward_equal_a_build_from_scratch(built):
     assert s["d1"]["kept_orders"] == s["d1_again"]["kept_orders"]
 
 
+def _reads_work_tables(sql: str) -> bool:
+    """Whether a chain model's SQL reads this build's delta or work tables (brought forward)."""
+    return any(part in sql for part in ("__delta", "__recomputed", "__scope"))
+
+
+def test_identity_graph_brought_forward_equals_a_build_from_scratch(built):
+    """D2's OneID graph tables were brought forward from D1's by what changed (new and changed
+    records, an identifier that became junk, re-deliveries, a late sale) and equal D2's rebuilt
+    whole, row for row; a rerun of D2 finds nothing to change; an earlier day rebuilds them."""
+    _, s, _, compiled = built
+    for name, sql in CHAIN_SQL.items():
+        for build, kept in [("d1", False), ("d2", True), ("d2_again", True), ("d2_whole", False), ("d1_again", False)]:
+            assert _reads_work_tables(compiled[build][sql]) == kept, (name, build)
+        assert s["d2"]["chain"][name] == s["d2_whole"]["chain"][name], name
+        assert s["d2_again"]["chain"][name] == s["d2"]["chain"][name], name
+        assert s["d1_again"]["chain"][name] == s["d1"]["chain"][name], name
+    changed = set(s["d1"]["chain"]["int_identity__edges"]) ^ set(s["d2"]["chain"]["int_identity__edges"])
+    assert len(changed) >= 3, changed
+    assert set(s["d1"]["chain"]["int_identity__excluded_nodes"]) != set(s["d2"]["chain"]["int_identity__excluded_nodes"])
+
+
 def test_member_order_totals_brought_forward_equal_a_build_from_scratch(built):
     """The persons' order totals of D2 recomputed only the persons whose valid orders changed
     since D1 (a late refund, a merge, a split, a deleted person, new orders) and equal D2's
@@ -365,6 +412,24 @@ def test_delete_forgets_the_person(built):
     assert d2["orders"]["miniprogram:MPI1"]["one_id"] is None
     assert person not in set(d2["map"].values())
     assert person not in {e["one_id"] for e in d2["graph"]}
+
+
+def test_registry_compares_only_the_persons_a_day_touched(built):
+    """D2's registry compared only the identifiers of the persons the day touched (the
+    components' delta), and the current one_ids were looked up again for the identifiers it
+    wrote; the rerun of D2 compared every identifier and wrote the same rows (the map and the
+    orders of both builds are compared in test_rebuilding_a_date_changes_nothing)."""
+    _, s, _, compiled = built
+    for build, scoped in [("d1", False), ("d2", True), ("d2_again", False), ("d1_again", False)]:
+        assert ("int_identity__components__delta" in compiled[build][REGISTRY_SQL]) == scoped, build
+        # the current one_ids look up again only the identifiers with a registry row of this build
+        assert ("valid_from > cast(" in compiled[build][CURRENT_SQL]) == scoped, build
+    d2_rows = sorted((str(r["valid_from"]), r["identifier_hash"], r["one_id"] or "", r["change"])
+                     for r in s["d2"]["registry"])
+    again_rows = sorted((str(r["valid_from"]), r["identifier_hash"], r["one_id"] or "", r["change"])
+                        for r in s["d2_again"]["registry"])
+    assert d2_rows == again_rows
+    assert any(row[0] == D2 and row[3] in ("merge", "split") for row in d2_rows)
 
 
 def test_rebuilding_a_date_changes_nothing(built):

@@ -155,12 +155,23 @@
 
   {%- set result_sql = cc_run(compiled_code) -%}
 
-  {% if existing_relation is not none %}
-    {% do adapter.drop_relation(existing_relation) %}
+  {#- a kept table (config kept_where: a macro naming the rows this build recomputes, none when
+      the table is rebuilt whole): those rows are replaced by the components of the model's
+      edges, which must hold every edge of those nodes -#}
+  {%- set kept_where = context[config.get('kept_where')]() if config.get('kept_where') and existing_relation is not none else none -%}
+  {% if kept_where is not none %}
+    {% call statement('main') -%}
+      delete from {{ target_relation }} where {{ kept_where }};
+      insert into {{ target_relation }} (node_id, component_id) {{ result_sql }}
+    {%- endcall %}
+  {% else %}
+    {% if existing_relation is not none %}
+      {% do adapter.drop_relation(existing_relation) %}
+    {% endif %}
+    {% call statement('main') -%}
+      {{ get_create_table_as_sql(False, target_relation, result_sql) }}
+    {%- endcall %}
   {% endif %}
-  {% call statement('main') -%}
-    {{ get_create_table_as_sql(False, target_relation, result_sql) }}
-  {%- endcall %}
   {% do cc_cleanup() %}
 
   {{ run_hooks(post_hooks, inside_transaction=True) }}

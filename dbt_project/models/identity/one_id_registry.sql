@@ -2,8 +2,10 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ one_id_registry_truncate() }}"
+    pre_hook="{{ one_id_registry_truncate() }}",
+    post_hook="{{ identity_registry_mark() }}",
 ) }}
+-- depends_on: {{ ref('int_identity__occurrences') }}
 {#- The stable one_id state (SPEC §4, issue 3): one row per change of an identifier's one_id,
     valid from the as-of date D of the build that made it. The current map is, per identifier,
     its latest row (one_id null = no longer an identifier of a person: excluded, or gone).
@@ -19,7 +21,13 @@
     - identifiers that move to a person not claiming their old one_id record change 'split'.
     A full refresh (dbt --full-refresh) forgets the state and renumbers every person. Node ids
     (macro identifier_node_id) only break ties between persons first seen on the same day.
-    Everything runs on node ids; hashes are looked up only for the rows written. -#}
+    Everything runs on node ids; hashes are looked up only for the rows written.
+
+    On DuckDB, when the registry holds the day D0 that the OneID graph was brought forward from
+    (macros/identity/kept_identity.sql), only the identifiers the day touched and every
+    identifier of their persons (the components' delta) are compared: a one_id is held by one
+    person, and every other person keeps its one_id and its identifiers. -#}
+{%- set scope = identity_registry_scope() %}
 with persons as (
     select
         c.node_id,
@@ -29,6 +37,9 @@ with persons as (
     from {{ ref('int_identity__components') }} c
     inner join {{ ref('int_identity__nodes') }} n
         on n.node_id = c.node_id
+    {%- if scope is not none %}
+    where c.node_id in (select node_id from {{ scope }})
+    {%- endif %}
 ),
 
 history as (
@@ -41,6 +52,9 @@ history as (
         valid_from
     from {{ this }}
     where valid_from < {{ as_of_date() }}
+    {%- if scope is not none %}
+      and {{ identifier_node_id('identifier_hash') }} in (select node_id from {{ scope }})
+    {%- endif %}
     {%- else %}
     select
         cast(null as {{ dbt.type_bigint() }}) as node_id,
@@ -65,8 +79,14 @@ previous as (
 
 last_number as (
     select coalesce(max({{ one_id_number('one_id') }}), 0) as last_number
+    {%- if scope is not none %}
+    from {{ this }}
+    where valid_from < {{ as_of_date() }}
+      and one_id is not null
+    {%- else %}
     from history
     where one_id is not null
+    {%- endif %}
 ),
 
 linked as (

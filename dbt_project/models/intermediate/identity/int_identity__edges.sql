@@ -1,16 +1,25 @@
+{{ config(
+    materialized=staging_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook=["{{ identity_delta_drop() }}",
+              "{{ identity_edges_prepare(identity_kept_as_of(['int_identity__occurrences', 'int_identity__excluded_nodes', 'int_identity__record_centers'])) }}",
+              "{{ identity_reset(identity_kept_as_of(['int_identity__occurrences', 'int_identity__excluded_nodes', 'int_identity__record_centers']), "
+                 ~ "'node_id in (select node_id from ' ~ identity_work('scope') ~ ')') }}"],
+    post_hook=["{{ identity_work_drop(['scope', 'recomputed']) }}", "{{ identity_mark() }}"],
+) }}
+-- depends_on: {{ ref('int_identity__occurrences') }}
+-- depends_on: {{ ref('int_identity__excluded_nodes') }}
+-- depends_on: {{ ref('int_identity__record_centers') }}
 {#- Star edges of the OneID graph: every identifier of a record joined to the record's centre
-    (linear in the data, unlike all pairs). One row per distinct edge, with its support. -#}
-select
-    o.node_id,
-    c.center_node_id as linked_node_id,
-    count(*) as record_count,
-    min(o.business_date) as first_seen_date,
-    max(o.business_date) as last_seen_date
-from {{ ref('int_identity__occurrences') }} o
-inner join {{ ref('int_identity__record_centers') }} c
-    on c.record_id = o.record_id
-left join {{ ref('int_identity__excluded_nodes') }} x
-    on x.node_id = o.node_id
-where x.node_id is null
-  and o.node_id <> c.center_node_id
-group by o.node_id, c.center_node_id
+    (linear in the data, unlike all pairs). One row per distinct edge, with its support.
+
+    Kept on DuckDB (macros/identity/kept_identity.sql): a build recomputes the edges of the
+    identifiers of changed records, of records whose centre changed, and of identifiers
+    excluded or admitted again; its delta lists the edges that went or came. -#}
+{%- if identity_kept_as_of(['int_identity__occurrences', 'int_identity__excluded_nodes', 'int_identity__record_centers']) is none %}
+{{ identity_edges_sql(ref('int_identity__occurrences'), ref('int_identity__record_centers'), ref('int_identity__excluded_nodes')) }}
+{%- else %}
+select node_id, linked_node_id, record_count, first_seen_date, last_seen_date
+from {{ identity_work('recomputed') }}
+{%- endif %}

@@ -1,5 +1,16 @@
+{%- set since = identity_kept_as_of(['int_identity__occurrences']) %}
+{{ config(
+    materialized=staging_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook=["{{ identity_reset(identity_kept_as_of(['int_identity__occurrences']), 'node_id in (select node_id from '
+              ~ identity_relation('int_identity__occurrences', '__delta') ~ ')') }}"],
+    post_hook=["{{ identity_mark() }}"],
+) }}
 {#- Every distinct identifier seen as of D, as a node of the OneID graph (node_id: macro
-    identifier_node_id, valid within one build), with when and in how many records it was seen. -#}
+    identifier_node_id), with when and in how many records it was seen. Kept on DuckDB
+    (macros/identity/kept_identity.sql): a build recomputes the identifiers in the occurrences'
+    delta. -#}
 select
     node_id,
     {{ identifier_type_name('min(type_code)') }} as identifier_type,
@@ -8,4 +19,7 @@ select
     max(business_date) as last_seen_date,
     count(*) as record_count
 from {{ ref('int_identity__occurrences') }}
+{%- if since is not none %}
+where node_id in (select node_id from {{ identity_relation('int_identity__occurrences', '__delta') }})
+{%- endif %}
 group by node_id

@@ -1,3 +1,14 @@
+{{ config(
+    materialized=staging_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook=["{{ identity_delta_drop() }}",
+              "{{ identity_delta_create(identity_chain_as_of(), identity_occurrences_delta()) }}",
+              "{{ identity_occurrences_reset(identity_chain_as_of()) }}"],
+    post_hook=["{{ identity_mark() }}"],
+) }}
+-- depends_on: {{ ref('int_orders__lines') }}
+-- depends_on: {{ ref('stg_miniprogram__member_events') }}
 {#- Every (record, identifier) pair as of D, on integers: the raw material of the OneID graph
     (SPEC §4, §11). One row per identifier of a record.
 
@@ -9,66 +20,16 @@
     person and is not used. business_date is the order's (for a POS refund line, its sale's) or
     the event's. A record lists an identifier once (int_orders__lines leaves out a refund line's
     identifiers that repeat its sale's); from_extra_line marks an identifier that came from such a
-    refund line, the only way a record can hold two values of one type. -#}
-{%- set types = identifier_types() %}
-with identifier_types as (
-    {%- for t in types %}
-    select {{ t.code }} as type_code
-    {{ "union all" if not loop.last }}
-    {%- endfor %}
-),
+    refund line, the only way a record can hold two values of one type (two such lines with the
+    same new value list it once).
 
-records as (
-    select
-        record_id,
-        true as is_order,
-        case when line_role = 'refund' and line_id <> order_id then true else false end as from_extra_line,
-        order_business_date as business_date,
-        {%- for t in types %}
-        {{ identifier_node_id(t.order_column) }} as node_{{ t.code }}{{ "," if not loop.last }}
-        {%- endfor %}
-    from {{ ref('int_orders__lines') }}
-
-    union all
-
-    select
-        line_uid as record_id,
-        false as is_order,
-        false as from_extra_line,
-        business_date,
-        {%- for t in types %}
-        {%- if t.event_column %}
-        {{ identifier_node_id(t.event_column) }} as node_{{ t.code }}{{ "," if not loop.last }}
-        {%- else %}
-        cast(null as {{ dbt.type_bigint() }}) as node_{{ t.code }}{{ "," if not loop.last }}
-        {%- endif %}
-        {%- endfor %}
-    from {{ ref('stg_miniprogram__member_events') }}
-),
-
-occurrences as (
-    {#- one pass over the records: each record × each identifier type, kept where present -#}
-    select
-        r.record_id,
-        r.is_order,
-        r.from_extra_line,
-        r.business_date,
-        t.type_code,
-        case t.type_code
-            {%- for t in types %}
-            when {{ t.code }} then r.node_{{ t.code }}
-            {%- endfor %}
-        end as node_id
-    from records r
-    cross join identifier_types t
-)
-
-select
-    record_id,
-    is_order,
-    from_extra_line,
-    business_date,
-    cast(type_code as {{ dbt.type_int() }}) as type_code,
-    node_id
-from occurrences
-where node_id is not null
+    Kept on DuckDB by what a day changes (macros/identity/kept_identity.sql): the rows as of D
+    are compared with the table's, and only the rows that differ are deleted and inserted; the
+    delta relation int_identity__occurrences__delta lists them for the rest of the graph. -#}
+{%- if identity_chain_as_of() is none %}
+{{ identity_occurrences() }}
+{%- else %}
+select record_id, is_order, from_extra_line, business_date, type_code, node_id
+from {{ identity_delta() }}
+where added
+{%- endif %}

@@ -1,6 +1,17 @@
+{{ config(
+    materialized=staging_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook=["{{ identity_current_reset(identity_current_as_of()) }}"],
+    post_hook=["{{ kept_mark('identity', 'one_id_current' if keeps_tables() else '') }}"],
+) }}
 {#- The one_id of every identifier of a person as of D (deleted persons included), on this
     build's node ids: per identifier, its latest registry row (one_id null there = no longer an
-    identifier of a person). -#}
+    identifier of a person).
+
+    Kept on DuckDB when the registry held this table's D0 before this build: only the
+    identifiers with a registry row after D0 (this build's changes) are looked up again. -#}
+{%- set since = identity_current_as_of() %}
 with latest as (
     select
         {{ identifier_node_id('identifier_hash') }} as node_id,
@@ -8,6 +19,13 @@ with latest as (
         max(valid_from) as assigned_on
     from {{ ref('one_id_registry') }}
     where valid_from <= {{ as_of_date() }}
+    {%- if since is not none %}
+      and {{ identifier_node_id('identifier_hash') }} in (
+          select {{ identifier_node_id('identifier_hash') }}
+          from {{ ref('one_id_registry') }}
+          where valid_from > cast('{{ since }}' as date)
+      )
+    {%- endif %}
     group by {{ identifier_node_id('identifier_hash') }}
 )
 

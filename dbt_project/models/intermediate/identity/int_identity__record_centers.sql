@@ -1,11 +1,25 @@
+{{ config(
+    materialized=staging_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook=["{{ identity_delta_drop() }}",
+              "{{ identity_centers_prepare(identity_kept_as_of(['int_identity__occurrences', 'int_identity__excluded_nodes'])) }}",
+              "{{ identity_reset(identity_kept_as_of(['int_identity__occurrences', 'int_identity__excluded_nodes']), "
+                 ~ "'record_id in (select record_id from ' ~ identity_work('scope') ~ ')') }}"],
+    post_hook=["{{ identity_work_drop(['scope', 'recomputed']) }}", "{{ identity_mark() }}"],
+) }}
+-- depends_on: {{ ref('int_identity__occurrences') }}
+-- depends_on: {{ ref('int_identity__excluded_nodes') }}
 {#- Each record's centre: the smallest node id among its identifiers that are identifiers of a
     person (not excluded). A record's star edges join every such identifier to its centre; a
-    record with none (an anonymous cash sale, a placeholder phone only) has no centre. -#}
-select
-    o.record_id,
-    min(o.node_id) as center_node_id
-from {{ ref('int_identity__occurrences') }} o
-left join {{ ref('int_identity__excluded_nodes') }} x
-    on x.node_id = o.node_id
-where x.node_id is null
-group by o.record_id
+    record with none (an anonymous cash sale, a placeholder phone only) has no centre.
+
+    Kept on DuckDB (macros/identity/kept_identity.sql): a build recomputes the records changed
+    since the table's D and those of an identifier excluded or admitted again; its delta lists
+    the records whose centre changed. -#}
+{%- if identity_kept_as_of(['int_identity__occurrences', 'int_identity__excluded_nodes']) is none %}
+{{ identity_centers_sql(ref('int_identity__occurrences'), ref('int_identity__excluded_nodes')) }}
+{%- else %}
+select record_id, center_node_id
+from {{ identity_work('recomputed') }}
+{%- endif %}
