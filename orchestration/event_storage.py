@@ -39,6 +39,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -60,6 +61,8 @@ from sqlalchemy.engine import Connection, Engine
 # Engines (open database files) kept per process: the index, the running run's shard, and the
 # shards a webserver read last.
 MAX_ENGINES = 32
+# How long a write waits for a reader of its run shard to let the checkpoint through (module doc).
+CHECKPOINT_WAIT_SECONDS = 1.0
 
 
 def default_base_dir() -> str:
@@ -71,6 +74,17 @@ def default_base_dir() -> str:
             "environment (its databases go to $DAGSTER_HOME/history/runs, as Dagster's own)"
         )
     return os.path.join(home, "history", "runs", "")
+
+
+def _checkpoint(conn: Connection) -> None:
+    """Copy the write-ahead log into the database file (PASSIVE), again every 10 ms while a
+    reader holds back frames, for at most CHECKPOINT_WAIT_SECONDS."""
+    deadline = time.monotonic() + CHECKPOINT_WAIT_SECONDS
+    while True:
+        _, wal_frames, copied = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if copied >= wal_frames or time.monotonic() >= deadline:
+            return
+        time.sleep(0.01)
 
 
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
@@ -135,7 +149,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                     yield conn
                 if shard != INDEX_SHARD_NAME and sqlite.total_changes != changes_before:  # type: ignore[union-attr]
                     # the webserver follows a run by watching its .db file (module doc)
-                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").close()
+                    _checkpoint(conn)
 
     def has_table(self, table_name: str) -> bool:
         # asked once per stored asset check event and per materialization's tags; a table that is

@@ -23,6 +23,8 @@ Delivered 2024-05-01 (D1):
 - L   a POS sale L1 (its refund comes on D2); a refund LR2 of sale L2, which is not delivered yet.
 - M   a POS sale M1; file pos_m.csv: its refund MR1 of 5.00.
 - K   file pos_k.csv: orders K1 and K2.  J: file mt_z.csv: Meituan order J1 completed.
+- BC  a card on orders with five phones (at the limit) and one with the blocklisted phone (which
+      does not count).
 - Q   a card on 11 orders in one day (junk): Q01..Q10 in the day's file (Q01 and Q02 with an
       openid each), Q11 in file pos_q.csv.
 - N   a Meituan order from an unknown shop.
@@ -38,6 +40,8 @@ Delivered 2024-05-02 (D2):
 - L   L1's refund LR1 arrives (a D1 order becomes partially refunded); sale L2 arrives (dated D1):
       LR2 is no longer an order of its own but L2's refund.
 - M   pos_m.csv re-delivered: MR1 is now 8.00 (the sale's line stays as it was).
+- BC  a new order of the card with its first phone: still five phones (the blocklisted one, in
+      an order that did not change, still does not count).
 - Q   pos_q.csv re-delivered: Q11 now carries another card, so VIP_Q is on 10 orders that day and
       is an identifier again (it was only in the order that changed): OQ1 and OQ2 are one
       person.
@@ -199,6 +203,9 @@ def write_landing(raw: Path, ids: Ids) -> None:
     write_raw(raw, "pos_lines", m_v1, D1, "pos_m.csv")
     write_file_load(raw, "pos", D1, "pos_m.csv", "sha-m-1", rows_read=1)
 
+    pos_d1 += [_pos(f"BC{i}", t + f"06:0{i}:00", "7.00", card="VIP_BC", phone=f"1352222000{i}", ids=ids)
+               for i in range(1, 6)]
+    pos_d1 += [_pos("BC6", t + "06:06:00", "7.00", card="VIP_BC", phone="13800000000", ids=ids)]
     pos_d1 += [_pos(f"Q{i:02d}", t + f"07:{i:02d}:00", "8.00", card="VIP_Q", ids=ids,
                     **({"openid": f"OQ{i}"} if i <= 2 else {}))
                for i in range(1, 11)]
@@ -270,6 +277,7 @@ def write_landing(raw: Path, ids: Ids) -> None:
         _pos("H6", t2 + "11:00:00", "21.00", phone=PHONE_H, openid="OH6", ids=ids),
         _pos("LR1", t2 + "09:00:00", "-15.00", order_type="REFUND", ref="L1", ids=ids),
         _pos("L2", t + "20:30:00", "30.00", card="VIP_L", ids=ids),
+        _pos("BC7", t2 + "06:07:00", "7.00", card="VIP_BC", phone="13522220001", ids=ids),
     ]
     write_raw(raw, "pos_lines", pos_d2, D2, "pos_20240502.csv")
 

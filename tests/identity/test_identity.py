@@ -87,7 +87,10 @@ def built(tmp_path_factory):
     whole = ["run", "--select", "int_orders__unified", "orders", "int_member_order_totals", *CHAIN, "--full-refresh"]
     for name, as_of, args in [("d1", D1, ["build", *SELECTION]), ("d2", D2, ["build", *SELECTION]),
                               ("d2_again", D2, ["run", *SELECTION]), ("d2_whole", D2, whole),
-                              ("d1_again", D1, ["run", *SELECTION])]:
+                              ("d1_again", D1, ["run", *SELECTION]),
+                              # part of the graph built alone, then a day's build
+                              ("d1_part", D1, ["run", "--select", "int_identity__occurrences"]),
+                              ("d2_after_part", D2, ["build", *SELECTION])]:
         result = run_dbt(settings, args, as_of_date=date.fromisoformat(as_of), target_path=target)
         outputs[name] = result.stdout
         compiled[name] = {sql: (target / "compiled" / "memberflow" / sql).read_text()
@@ -170,6 +173,19 @@ def test_identifier_on_more_than_ten_orders_a_day_is_excluded(built):
     assert busy["reason"] == "too_many_orders_per_day"
     assert busy["reason_detail"] == "on 11 orders on 2024-05-01 (limit 10 a day)"
     assert all(d1["orders"][f"pos:SH001:BUSY{i:02d}"]["one_id"] is None for i in range(1, 12))
+
+
+def test_blocklisted_value_in_an_unchanged_order_still_does_not_count(built):
+    """VIP_BC is on orders with five phones (the limit) and one with the blocklisted phone. D2
+    brings a new order of the card, so the card is recomputed; the blocklisted phone, in an order
+    that did not change, still does not count: the card stays an identifier."""
+    ids, s, _, _ = built
+    card = ("member_card_no", ids("member_card_no", "VIP_BC"))
+    for build in ("d1", "d2"):
+        assert card not in s[build]["excluded"], build
+        bc = _one_id(s[build], ids, "member_card_no", "VIP_BC")
+        assert bc and {_one_id(s[build], ids, "phone", f"1352222000{i}") for i in range(1, 6)} == {bc}, build
+    assert s["d2"]["orders"]["pos:SH001:BC7"]["one_id"] == _one_id(s["d2"], ids, "member_card_no", "VIP_BC")
 
 
 def test_identifier_back_under_the_limit_after_a_redelivery_links_again(built):
@@ -322,6 +338,12 @@ def test_identity_graph_brought_forward_equals_a_build_from_scratch(built):
         assert s["d2"]["chain"][name] == s["d2_whole"]["chain"][name], name
         assert s["d2_again"]["chain"][name] == s["d2"]["chain"][name], name
         assert s["d1_again"]["chain"][name] == s["d1"]["chain"][name], name
+    # the pairs rebuilt alone (d1_part): their table no longer comes from the same build as the
+    # rest of the graph, so the next day's build rebuilds the whole graph
+    assert _reads_work_tables(compiled["d1_part"][CHAIN_SQL["int_identity__occurrences"]])
+    for name, sql in CHAIN_SQL.items():
+        assert not _reads_work_tables(compiled["d2_after_part"][sql]), name
+        assert s["d2_after_part"]["chain"][name] == s["d2_whole"]["chain"][name], name
     changed = set(s["d1"]["chain"]["int_identity__edges"]) ^ set(s["d2"]["chain"]["int_identity__edges"])
     assert len(changed) >= 3, changed
     assert set(s["d1"]["chain"]["int_identity__excluded_nodes"]) != set(s["d2"]["chain"]["int_identity__excluded_nodes"])

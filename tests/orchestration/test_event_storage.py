@@ -95,6 +95,34 @@ def test_a_run_shard_file_holds_its_events_without_the_write_ahead_log(home, tmp
         assert _rows_in_db_file_alone(shard, tmp_path) == len(instance.all_logs(run_id))
 
 
+def test_a_write_waits_for_a_reader_to_let_its_event_into_the_db_file(home, tmp_path):
+    """A reader of the run shard (the webserver following the run) holds back the checkpoint of
+    what is written after its snapshot. The write tries the checkpoint again until the reader is
+    done, so the .db file holds the new event; without that, the webserver's watch would not see
+    it before the run's next event (a test below failed that way under load)."""
+    import threading
+
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        run_id = materializations.execute_in_process(instance=instance, run_config=QUIET).run_id
+        shard = home / "history" / "runs" / f"{run_id}.db"
+        before = _rows_in_db_file_alone(shard, tmp_path)
+        reader = sqlite3.connect(shard, check_same_thread=False, isolation_level=None)
+        try:
+            reader.execute("begin")
+            reader.execute("select count(*) from event_logs").fetchone()  # holds its snapshot
+            done = threading.Timer(0.2, lambda: reader.execute("commit"))
+            done.start()
+            with storage._connect(run_id) as conn:
+                conn.exec_driver_sql(
+                    "insert into event_logs (run_id, event, timestamp) values (?, '{}', current_timestamp)",
+                    (run_id,))
+            done.join()
+        finally:
+            reader.close()
+        assert _rows_in_db_file_alone(shard, tmp_path) == before + 1
+
+
 def _report_runless(home: str, asset: str, count: int) -> None:
     import os
 

@@ -27,8 +27,8 @@
       for (their own conditions: macros identity_registry_scope and identity_current_as_of).
 
     A table is brought forward only when the whole chain held the same D and logic at the start
-    of the build (checked by the occurrences, the first of them) and each delta it reads was made
-    in this build from that D; otherwise every table of the chain is rebuilt whole, as under
+    of the build and was last built in one dbt invocation (checked by the occurrences, the first
+    of them), and each table and delta it reads was made in this build from that D; otherwise every table of the chain is rebuilt whole, as under
     `--full-refresh`. The logic is the chain's SQL, the identifier types and the identity
     settings (blocklist, limits): changing any of them rebuilds the chain. A rerun of the same D
     finds an empty delta. Spark: plain tables, rebuilt whole every build. Tested against builds
@@ -67,7 +67,9 @@
 {%- endmacro %}
 
 
-{#- What the chain's tables hold besides their D: a digest of the logic. -#}
+{#- What the chain's tables hold besides their D: a digest of the logic: the models' SQL, the
+    identifier types, the identity settings, the exclusions', centres' and edges' SQL whole and
+    scoped, and identity_kept_version(). -#}
 {% macro identity_kept_state() -%}
   {%- set codes = [] -%}
   {%- for name in identity_kept_models() -%}
@@ -77,10 +79,22 @@
   {%- for t in identifier_types() -%}
     {%- do types.append(t.code ~ ':' ~ t.name ~ ':' ~ t.order_column ~ ':' ~ t.event_column) -%}
   {%- endfor -%}
-  {{ return('logic ' ~ local_md5(codes | join('|') ~ '|' ~ types | join(',') ~ '|' ~ identity_excluded_sql('nodes_', 'occurrences_') ~ '|' ~ identity_centers_sql('occurrences_', 'excluded_')
-                                 ~ '|' ~ identity_edges_sql('occurrences_', 'centers_', 'excluded_')
+  {%- set sql = [] -%}
+  {%- for scope in [none, 'scope_'] -%}
+    {%- do sql.append(identity_excluded_sql('nodes_', 'occurrences_', scope)) -%}
+    {%- do sql.append(identity_centers_sql('occurrences_', 'excluded_', scope)) -%}
+    {%- do sql.append(identity_edges_sql('occurrences_', 'centers_', 'excluded_', scope)) -%}
+  {%- endfor -%}
+  {{ return('logic ' ~ local_md5(codes | join('|') ~ '|' ~ types | join(',') ~ '|' ~ sql | join('|')
                                  ~ '|' ~ cfg('max_linked_values') ~ '|' ~ cfg('max_orders_per_day')
-                                 ~ '|' ~ tojson(cfg('blocklist') or []))) }}
+                                 ~ '|' ~ tojson(cfg('blocklist') or []) ~ '|' ~ identity_kept_version())) }}
+{%- endmacro %}
+
+
+{#- The version of the brought-forward path (the prepare macros below, the connected_components
+    algorithm): raise it when they change, so that every chain table is rebuilt once. -#}
+{% macro identity_kept_version() -%}
+  {{ return(2) }}
 {%- endmacro %}
 
 
@@ -88,7 +102,7 @@
     it holds that D and this logic); none otherwise. -#}
 {% macro identity_chain_as_of() -%}
   {%- set held = identity_held() -%}
-  {%- if held is none or held[1] != identity_kept_state() -%}
+  {%- if held is none or identity_logic(held[1]) != identity_kept_state() -%}
     {{ return(none) }}
   {%- endif -%}
   {%- for name in identity_kept_models() if name != this.identifier -%}
@@ -105,13 +119,13 @@
     delta it reads was made from that D (every chain table but the nodes hands one on). -#}
 {% macro identity_kept_as_of(reads) -%}
   {%- set held = identity_held() -%}
-  {%- if held is none or held[1] != identity_kept_state() -%}
+  {%- if held is none or identity_logic(held[1]) != identity_kept_state() -%}
     {{ return(none) }}
   {%- endif -%}
   {%- for name in reads -%}
-    {%- if table_held(identity_relation(name), 'identity') != [run_value('as_of_date'), held[1]]
+    {%- if table_held(identity_relation(name), 'identity') != [run_value('as_of_date'), identity_built_state()]
            or (name != 'int_identity__nodes'
-               and table_held(identity_relation(name, '__delta'), 'identity_delta') != [run_value('as_of_date'), 'from ' ~ held[0]]) -%}
+               and table_held(identity_relation(name, '__delta'), 'identity_delta') != [run_value('as_of_date'), identity_delta_base(held[0], held)]) -%}
       {{ return(none) }}
     {%- endif -%}
   {%- endfor -%}
@@ -137,11 +151,12 @@
 
 
 {#- Pre-hook: make this model's delta (`sql`) when the table is brought forward from `since`,
-    and say so in its comment ("memberflow identity_delta as of D from D0"). -#}
+    and say so in its comment ("memberflow identity_delta as of D from D0 run <invocation>": the
+    table's D and build before this one, what the delta is a change from). -#}
 {% macro identity_delta_create(since, sql) -%}
   {%- if keeps_tables() and since is not none -%}
     create table {{ identity_delta() }} as {{ sql }};
-    comment on table {{ identity_delta() }} is 'memberflow identity_delta as of {{ run_value("as_of_date") }} from {{ since }}'
+    comment on table {{ identity_delta() }} is 'memberflow identity_delta as of {{ run_value("as_of_date") }} {{ identity_delta_base(since, identity_held()) }}'
   {%- else -%}
     select 1
   {%- endif -%}
@@ -165,7 +180,42 @@
 
 {#- Post-hook: record the D the table now holds and the logic. -#}
 {% macro identity_mark() -%}
-  {{ return(kept_mark('identity', identity_kept_state() if keeps_tables() else '')) }}
+  {{ return(kept_mark('identity', identity_built_state() if keeps_tables() else '')) }}
+{%- endmacro %}
+
+
+{#- What a chain table built in this dbt invocation holds besides its D: the logic and the
+    invocation ("logic <md5> run <invocation_id>"). The chain is brought forward only when all
+    its tables were last built in one invocation: a table rebuilt alone for the same D (with
+    other pairs, say, after an old day's file was ingested again) would otherwise leave the
+    tables after it short of that change. -#}
+{% macro identity_built_state() -%}
+  {{ return(identity_kept_state() ~ ' run ' ~ invocation_id) }}
+{%- endmacro %}
+
+
+{#- The logic part of a chain table's state. -#}
+{% macro identity_logic(state) -%}
+  {{ return(state.split(' run ')[0]) }}
+{%- endmacro %}
+
+
+{#- The word after `key` in a state ("... run <invocation> ..."); none when absent. -#}
+{% macro identity_state_part(state, key) -%}
+  {%- set words = (state or '').split(' ') -%}
+  {%- for i in range(words | length - 1) -%}
+    {%- if words[i] == key -%}
+      {{ return(words[i + 1]) }}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return(none) }}
+{%- endmacro %}
+
+
+{#- What a delta is a change from: "from <D0> run <invocation that built the table as of D0>",
+    given the D0 and the [D0, state] the table held. -#}
+{% macro identity_delta_base(since, held) -%}
+  {{ return('from ' ~ since ~ ' run ' ~ identity_state_part(held[1] if held is not none else '', 'run')) }}
 {%- endmacro %}
 
 
@@ -263,7 +313,9 @@ where node_id is not null
         {{ identity_occurrences() | indent(8) }}
     )
 
-    select
+    {#- distinct: should a record list one node under two types (two identifier types hashing
+        alike), each of its rows would meet both of the table's -#}
+    select distinct
         coalesce(n.record_id, o.record_id) as record_id,
         coalesce(n.node_id, o.node_id) as node_id,
         n.is_order,
@@ -326,18 +378,27 @@ blocklist as (
     {%- endif %}
 ),
 
-blocked as (
+blocked_all as (
+    {#- every blocklisted identifier, in scope or not: none of them links anything -#}
     select distinct n.node_id
-    from nodes n
+    from {{ nodes_relation }} n
     inner join blocklist b
         on b.identifier_type = n.identifier_type
        and b.node_id = n.node_id
 ),
 
+blocked as (
+    select node_id
+    from blocked_all
+    {%- if scope is not none %}
+    where node_id in (select node_id from nodes)
+    {%- endif %}
+),
+
 occurrences as (
     select o.record_id, o.is_order, o.from_extra_line, o.business_date, o.node_id, o.type_code
     from {{ occurrences_relation }} o
-    left join blocked b
+    left join blocked_all b
         on b.node_id = o.node_id
     where b.node_id is null
 ),
@@ -623,43 +684,68 @@ group by o.node_id, c.center_node_id
 
 
 {#- identity.one_id_registry: the relation of the identifiers to compare (the components'
-    delta) when the registry holds the D the graph was brought forward from in this build, an
-    earlier day than this build's; none otherwise (then every identifier is compared). -#}
+    delta) when the registry holds an earlier day D0 than this build's and the components were
+    brought forward in this build from the very table the registry was last built on (its D0
+    and build); none otherwise (then every identifier is compared). -#}
 {% macro identity_registry_scope() -%}
   {%- set held = this_table_held('identity') if keeps_tables() else none -%}
-  {%- if held is none or not held[1].startswith('registry') or held[0] >= run_value('as_of_date') -%}
+  {%- if held is none or not held[1].startswith('registry ') or held[0] >= run_value('as_of_date') -%}
     {{ return(none) }}
   {%- endif -%}
   {%- set relation = ref('int_identity__components') -%}
   {%- set delta = relation.incorporate(path={"identifier": relation.identifier ~ "__delta"}) -%}
-  {%- if table_held(delta, 'identity_delta') != [run_value('as_of_date'), 'from ' ~ held[0]]
-         or (table_held(relation, 'identity') or [none])[0] != run_value('as_of_date') -%}
+  {%- set base = 'from ' ~ held[0] ~ ' run ' ~ identity_state_part(held[1], 'components') -%}
+  {%- if table_held(delta, 'identity_delta') != [run_value('as_of_date'), base]
+         or table_held(relation, 'identity') != [run_value('as_of_date'), identity_built_state()] -%}
     {{ return(none) }}
   {%- endif -%}
   {{ return(delta) }}
 {%- endmacro %}
 
 
-{#- identity.one_id_registry's post-hook: the D it now holds and the D it held before this build
-    ("registry after D0"; rows after D0 are the only ones this build may have changed). -#}
+{#- identity.one_id_registry's post-hook: the D it now holds, what it held before this build
+    (its D and build: rows after that D are the only ones this build may have changed), the
+    build of the components it was built on, and this build: "registry after <D0> prev
+    <invocation> components <invocation> run <invocation>". -#}
 {% macro identity_registry_mark() -%}
-  {%- set before = table_held(this, 'identity') if keeps_tables() else none -%}
-  {{ return(kept_mark('identity', 'registry after ' ~ (before[0] if before is not none else 'none'))) }}
+  {%- if not keeps_tables() -%}
+    {{ return(kept_mark('identity', '')) }}
+  {%- endif -%}
+  {%- set before = table_held(this, 'identity') -%}
+  {%- set components = table_held(ref('int_identity__components'), 'identity') -%}
+  {{ return(kept_mark('identity', 'registry after ' ~ (before[0] if before is not none else 'none')
+                                  ~ ' prev ' ~ identity_state_part(before[1] if before is not none else '', 'run')
+                                  ~ ' components ' ~ identity_state_part(components[1] if components is not none else '', 'run')
+                                  ~ ' run ' ~ invocation_id)) }}
 {%- endmacro %}
 
 
 {#- int_identity__one_id_current: the D it can be brought forward from: it holds D0, an earlier
-    day than this build's, and the registry held D0 before this build (so only its rows after
-    D0, this build's, changed); none otherwise. -#}
+    day than this build's, and the registry was built in this build on exactly the registry
+    this table was last built from (as of D0, that build: so only its rows after D0, this
+    build's, changed); none otherwise. -#}
 {% macro identity_current_as_of() -%}
   {%- set held = this_table_held('identity') if keeps_tables() else none -%}
-  {%- if held is none or held[1] != 'one_id_current' or held[0] >= run_value('as_of_date') -%}
+  {%- if held is none or not held[1].startswith('one_id_current ') or held[0] >= run_value('as_of_date') -%}
     {{ return(none) }}
   {%- endif -%}
-  {%- if table_held(ref('one_id_registry'), 'identity') != [run_value('as_of_date'), 'registry after ' ~ held[0]] -%}
+  {%- set registry = table_held(ref('one_id_registry'), 'identity') -%}
+  {%- if registry is none or registry[0] != run_value('as_of_date')
+         or identity_state_part(registry[1], 'after') != held[0]
+         or identity_state_part(registry[1], 'prev') != identity_state_part(held[1], 'registry')
+         or identity_state_part(registry[1], 'run') != invocation_id -%}
     {{ return(none) }}
   {%- endif -%}
   {{ return(held[0]) }}
+{%- endmacro %}
+
+
+{#- int_identity__one_id_current's post-hook: the D it holds and the build of the registry it
+    was built from ("one_id_current registry <invocation>"). -#}
+{% macro identity_current_mark() -%}
+  {%- set registry = table_held(ref('one_id_registry'), 'identity') if keeps_tables() else none -%}
+  {{ return(kept_mark('identity', 'one_id_current registry '
+                                  ~ identity_state_part(registry[1] if registry is not none else '', 'run'))) }}
 {%- endmacro %}
 
 

@@ -3,14 +3,15 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook=["{{ identity_current_reset(identity_current_as_of()) }}"],
-    post_hook=["{{ kept_mark('identity', 'one_id_current' if keeps_tables() else '') }}"],
+    post_hook=["{{ identity_current_mark() }}"],
 ) }}
 {#- The one_id of every identifier of a person as of D (deleted persons included), on this
     build's node ids: per identifier, its latest registry row (one_id null there = no longer an
     identifier of a person).
 
-    Kept on DuckDB when the registry held this table's D0 before this build: only the
-    identifiers with a registry row after D0 (this build's changes) are looked up again. -#}
+    Kept on DuckDB when the registry was built in this build on the very registry this table was
+    last built from (macro identity_current_as_of): only the identifiers with a registry row
+    after this table's D0 (this build's changes) are looked up again. -#}
 {%- set since = identity_current_as_of() %}
 with latest as (
     select
