@@ -13,8 +13,14 @@ SQLite files, so a connection is reused instead of reopened:
 - **Following a running run.** The webserver follows a run's log by watching for writes to the
   run shard's ``.db`` file (``SqliteEventLogStorageWatchdog``). A connection left open would keep
   the new events in the ``-wal`` file. So after every transaction that wrote to a run shard, the
-  connection checkpoints the WAL into the file. The checkpoint is ``PASSIVE``: it never waits for
-  a reader.
+  connection checkpoints the WAL into the file. The checkpoint is ``PASSIVE``: it does not block
+  on a reader, but it cannot copy what was written after a reader's snapshot while that reader
+  is open (the webserver reading the shard at that moment), nor run while another connection
+  checkpoints. The file would then not change until the run's next event, which may be minutes
+  away. So an incomplete checkpoint is tried again every 10 ms, for at most
+  ``CHECKPOINT_WAIT_SECONDS``. A shard whose checkpoint still did not complete gets one try per
+  write until one completes, so that a reader that stays open (a notebook holding a
+  transaction) costs each write no more than one try.
 - **Processes.** Engines belong to the process that made them. A forked child drops its parent's
   without closing them and makes its own. SQLite's file locks and the busy timeout order the
   writers of several processes, as before.
@@ -76,14 +82,17 @@ def default_base_dir() -> str:
     return os.path.join(home, "history", "runs", "")
 
 
-def _checkpoint(conn: Connection) -> None:
-    """Copy the write-ahead log into the database file (PASSIVE), again every 10 ms while a
-    reader holds back frames, for at most CHECKPOINT_WAIT_SECONDS."""
-    deadline = time.monotonic() + CHECKPOINT_WAIT_SECONDS
+def _checkpoint(conn: Connection, wait_seconds: float) -> bool:
+    """Copy the write-ahead log into the database file (PASSIVE), again every 10 ms while it is
+    incomplete (a reader holds back frames, another connection is checkpointing), for at most
+    ``wait_seconds``. Whether it completed."""
+    deadline = time.monotonic() + wait_seconds
     while True:
-        _, wal_frames, copied = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if copied >= wal_frames or time.monotonic() >= deadline:
-            return
+        busy, wal_frames, copied = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if not busy and copied >= wal_frames:  # (0, -1, -1) outside WAL mode
+            return True
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.01)
 
 
@@ -96,6 +105,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines_pid = os.getpid()
         self._engines_lock = threading.Lock()
         self._tables_present: set[str] = set()
+        # run shards whose last checkpoint did not complete: one try per write until one does
+        self._checkpoint_lagging: set[str] = set()
         super().__init__(base_dir or default_base_dir(), inst_data)
 
     @classmethod
@@ -149,7 +160,11 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                     yield conn
                 if shard != INDEX_SHARD_NAME and sqlite.total_changes != changes_before:  # type: ignore[union-attr]
                     # the webserver follows a run by watching its .db file (module doc)
-                    _checkpoint(conn)
+                    wait = 0.0 if shard in self._checkpoint_lagging else CHECKPOINT_WAIT_SECONDS
+                    if _checkpoint(conn, wait):
+                        self._checkpoint_lagging.discard(shard)
+                    else:
+                        self._checkpoint_lagging.add(shard)
 
     def has_table(self, table_name: str) -> bool:
         # asked once per stored asset check event and per materialization's tags; a table that is

@@ -123,6 +123,39 @@ def test_a_write_waits_for_a_reader_to_let_its_event_into_the_db_file(home, tmp_
         assert _rows_in_db_file_alone(shard, tmp_path) == before + 1
 
 
+def test_a_reader_that_stays_open_costs_each_write_one_try(home, tmp_path, monkeypatch):
+    """A reader that keeps its snapshot (a notebook holding a transaction): the first write waits
+    CHECKPOINT_WAIT_SECONDS for it, the next ones try once; once the reader is gone, the next
+    write's checkpoint completes and the .db file holds every event."""
+    import time
+
+    monkeypatch.setattr(event_storage, "CHECKPOINT_WAIT_SECONDS", 0.5)
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        run_id = materializations.execute_in_process(instance=instance, run_config=QUIET).run_id
+        shard = home / "history" / "runs" / f"{run_id}.db"
+        before = _rows_in_db_file_alone(shard, tmp_path)
+
+        def write() -> float:
+            start = time.monotonic()
+            with storage._connect(run_id) as conn:
+                conn.exec_driver_sql(
+                    "insert into event_logs (run_id, event, timestamp) values (?, '{}', current_timestamp)",
+                    (run_id,))
+            return time.monotonic() - start
+
+        reader = sqlite3.connect(shard, isolation_level=None)
+        reader.execute("begin")
+        reader.execute("select count(*) from event_logs").fetchone()
+        assert write() >= 0.5  # waited for the reader, in vain
+        assert write() < 0.4  # the shard lags: one try
+        assert _rows_in_db_file_alone(shard, tmp_path) == before
+        reader.execute("commit")
+        reader.close()
+        write()
+        assert _rows_in_db_file_alone(shard, tmp_path) == before + 3
+
+
 def _report_runless(home: str, asset: str, count: int) -> None:
     import os
 
