@@ -88,11 +88,17 @@
 {#- Pre-hook: remove what is recomputed: the rows whose `key` is listed, or every row when
     `held` (the D the table can be brought forward from) is none. -#}
 {% macro kept_reset(held, key) -%}
+  {{ return(kept_reset_where(held, key ~ ' in (select ' ~ key ~ ' from ' ~ kept_changed_relation() ~ ')')) }}
+{%- endmacro %}
+
+
+{#- Pre-hook: remove the rows `where` selects, or every row when `held` is none. -#}
+{% macro kept_reset_where(held, where) -%}
   {%- if execute and is_incremental() -%}
     {%- if held is none -%}
       delete from {{ this }}
     {%- else -%}
-      delete from {{ this }} where {{ key }} in (select {{ key }} from {{ kept_changed_relation() }})
+      delete from {{ this }} where {{ where }}
     {%- endif -%}
   {%- else -%}
     select 1

@@ -114,15 +114,29 @@
 {%- endmacro %}
 
 
+{#- The chain tables each of the others reads (the occurrences read none of them). -#}
+{% macro identity_reads() -%}
+  {{ return({
+      'int_identity__nodes': ['int_identity__occurrences'],
+      'int_identity__excluded_nodes': ['int_identity__occurrences', 'int_identity__nodes'],
+      'int_identity__record_centers': ['int_identity__occurrences', 'int_identity__excluded_nodes'],
+      'int_identity__edges': ['int_identity__occurrences', 'int_identity__excluded_nodes', 'int_identity__record_centers'],
+      'int_identity__components': ['int_identity__occurrences', 'int_identity__nodes', 'int_identity__excluded_nodes',
+                                   'int_identity__edges'],
+  }[this.identifier]) }}
+{%- endmacro %}
+
+
 {#- For the other tables of the chain: the D this table can be brought forward from: it holds
-    that D and the logic, each chain table it reads (`reads`) was built in this build, and each
-    delta it reads was made from that D (every chain table but the nodes hands one on). -#}
-{% macro identity_kept_as_of(reads) -%}
+    that D and the logic, each chain table it reads (identity_reads) was built in this build,
+    and each delta it reads was made from that D (every chain table but the nodes hands one
+    on). -#}
+{% macro identity_kept_as_of() -%}
   {%- set held = identity_held() -%}
   {%- if held is none or identity_logic(held[1]) != identity_kept_state() -%}
     {{ return(none) }}
   {%- endif -%}
-  {%- for name in reads -%}
+  {%- for name in identity_reads() -%}
     {%- if table_held(identity_relation(name), 'identity') != [run_value('as_of_date'), identity_built_state()]
            or (name != 'int_identity__nodes'
                and table_held(identity_relation(name, '__delta'), 'identity_delta') != [run_value('as_of_date'), identity_delta_base(held[0], held)]) -%}
@@ -157,21 +171,6 @@
   {%- if keeps_tables() and since is not none -%}
     create table {{ identity_delta() }} as {{ sql }};
     comment on table {{ identity_delta() }} is 'memberflow identity_delta as of {{ run_value("as_of_date") }} {{ identity_delta_base(since, identity_held()) }}'
-  {%- else -%}
-    select 1
-  {%- endif -%}
-{%- endmacro %}
-
-
-{#- Pre-hook: remove the rows recomputed (`where`), or every row when the table is rebuilt
-    whole. -#}
-{% macro identity_reset(since, where) -%}
-  {%- if execute and is_incremental() -%}
-    {%- if since is none -%}
-      delete from {{ this }}
-    {%- else -%}
-      delete from {{ this }} where {{ where }}
-    {%- endif -%}
   {%- else -%}
     select 1
   {%- endif -%}
@@ -346,7 +345,7 @@ where node_id is not null
       and t.record_id = d.record_id
       and t.node_id = d.node_id
   {%- else -%}
-    {{ identity_reset(since, none) }}
+    {{ kept_reset_where(since, none) }}
   {%- endif -%}
 {%- endmacro %}
 
@@ -515,6 +514,23 @@ where reason_rank = 1
 {%- endmacro %}
 
 
+{#- The config of a chain table recomputed through work tables (the exclusions, centres and
+    edges): its delta of the last build dropped, the rows of `key` in the work table `scope`
+    recomputed by the macro `prepare` into the work table `recomputed` (which the model then
+    selects), the work tables dropped, the mark set. -#}
+{% macro identity_recomputed_config(prepare, key) -%}
+  {%- do config(
+      materialized=staging_materialization(),
+      incremental_strategy='append',
+      on_schema_change='fail',
+      pre_hook=["{{ identity_delta_drop() }}",
+                "{{ " ~ prepare ~ "(identity_kept_as_of()) }}",
+                "{{ kept_reset_where(identity_kept_as_of(), '" ~ key ~ " in (select " ~ key ~ " from ' ~ identity_work('scope') ~ ')') }}"],
+      post_hook=["{{ identity_work_drop(['scope', 'recomputed']) }}", "{{ identity_mark() }}"],
+  ) -%}
+{%- endmacro %}
+
+
 {#- int_identity__excluded_nodes' pre-hook: the identifiers to recompute (scope), their rows
     (recomputed) and the delta: those whose exclusion came or went. -#}
 {% macro identity_excluded_prepare(since) -%}
@@ -640,10 +656,6 @@ group by o.node_id, c.center_node_id
     the table's D. An edge of such a node that did not change joins two nodes of one old
     component, and an edge that changed has both ends touched, so the nodes' edges stay among
     them and their components can be computed apart from the rest. -#}
-{% macro identity_components_reads() -%}
-  {{ return(['int_identity__occurrences', 'int_identity__nodes', 'int_identity__excluded_nodes', 'int_identity__edges']) }}
-{%- endmacro %}
-
 {% macro identity_components_prepare(since) -%}
   {%- if keeps_tables() and since is not none -%}
     create or replace table {{ identity_work('scope') }} as
@@ -676,7 +688,7 @@ group by o.node_id, c.center_node_id
 
 {#- For the connected_components materialization (config kept_where): the rows to replace. -#}
 {% macro identity_components_kept_where() -%}
-  {%- if identity_kept_as_of(identity_components_reads()) is not none -%}
+  {%- if identity_kept_as_of() is not none -%}
     {{ return('node_id in (select node_id from ' ~ identity_work('scope') ~ ')') }}
   {%- endif -%}
   {{ return(none) }}
@@ -752,6 +764,6 @@ group by o.node_id, c.center_node_id
 {#- int_identity__one_id_current's pre-hook: remove the identifiers with a registry row after
     `since` (or every row). -#}
 {% macro identity_current_reset(since) -%}
-  {{ return(identity_reset(since, 'node_id in (select ' ~ identifier_node_id('identifier_hash') ~ ' from '
+  {{ return(kept_reset_where(since, 'node_id in (select ' ~ identifier_node_id('identifier_hash') ~ ' from '
                                   ~ ref('one_id_registry') ~ " where valid_from > cast('" ~ since ~ "' as date))")) }}
 {%- endmacro %}

@@ -2,7 +2,7 @@
     materialized='connected_components',
     kept_where='identity_components_kept_where',
     pre_hook=["{{ identity_delta_drop() }}",
-              "{{ identity_components_prepare(identity_kept_as_of(identity_components_reads())) }}"],
+              "{{ identity_components_prepare(identity_kept_as_of()) }}"],
     post_hook=["{{ identity_work_drop(['scope']) }}", "{{ identity_mark() }}"],
 ) }}
 -- depends_on: {{ ref('int_identity__occurrences') }}
@@ -14,7 +14,7 @@
 
     Kept on DuckDB (macros/identity/kept_identity.sql): a build recomputes the components of the
     nodes a day touched, over their edges only; its delta lists those nodes. -#}
-{%- set scoped = identity_kept_as_of(identity_components_reads()) is not none %}
+{%- set scoped = identity_kept_as_of() is not none %}
 select node_id as src, linked_node_id as dst
 from {{ ref('int_identity__edges') }}
 {%- if scoped %}

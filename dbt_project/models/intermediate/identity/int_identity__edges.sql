@@ -1,13 +1,4 @@
-{{ config(
-    materialized=staging_materialization(),
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook=["{{ identity_delta_drop() }}",
-              "{{ identity_edges_prepare(identity_kept_as_of(['int_identity__occurrences', 'int_identity__excluded_nodes', 'int_identity__record_centers'])) }}",
-              "{{ identity_reset(identity_kept_as_of(['int_identity__occurrences', 'int_identity__excluded_nodes', 'int_identity__record_centers']), "
-                 ~ "'node_id in (select node_id from ' ~ identity_work('scope') ~ ')') }}"],
-    post_hook=["{{ identity_work_drop(['scope', 'recomputed']) }}", "{{ identity_mark() }}"],
-) }}
+{{ identity_recomputed_config('identity_edges_prepare', 'node_id') }}
 -- depends_on: {{ ref('int_identity__occurrences') }}
 -- depends_on: {{ ref('int_identity__excluded_nodes') }}
 -- depends_on: {{ ref('int_identity__record_centers') }}
@@ -17,7 +8,7 @@
     Kept on DuckDB (macros/identity/kept_identity.sql): a build recomputes the edges of the
     identifiers of changed records, of records whose centre changed, and of identifiers
     excluded or admitted again; its delta lists the edges that went or came. -#}
-{%- if identity_kept_as_of(['int_identity__occurrences', 'int_identity__excluded_nodes', 'int_identity__record_centers']) is none %}
+{%- if identity_kept_as_of() is none %}
 {{ identity_edges_sql(ref('int_identity__occurrences'), ref('int_identity__record_centers'), ref('int_identity__excluded_nodes')) }}
 {%- else %}
 select node_id, linked_node_id, record_count, first_seen_date, last_seen_date

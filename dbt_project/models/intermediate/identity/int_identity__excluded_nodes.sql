@@ -1,13 +1,4 @@
-{{ config(
-    materialized=staging_materialization(),
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook=["{{ identity_delta_drop() }}",
-              "{{ identity_excluded_prepare(identity_kept_as_of(['int_identity__occurrences', 'int_identity__nodes'])) }}",
-              "{{ identity_reset(identity_kept_as_of(['int_identity__occurrences', 'int_identity__nodes']), 'node_id in (select node_id from '
-                 ~ identity_work('scope') ~ ')') }}"],
-    post_hook=["{{ identity_work_drop(['scope', 'recomputed']) }}", "{{ identity_mark() }}"],
-) }}
+{{ identity_recomputed_config('identity_excluded_prepare', 'node_id') }}
 -- depends_on: {{ ref('int_identity__nodes') }}
 -- depends_on: {{ ref('int_identity__occurrences') }}
 {#- Identifier values that are not identifiers of a person (SPEC §4, §11), one row per node:
@@ -26,7 +17,7 @@
 
     Kept on DuckDB (macros/identity/kept_identity.sql): a build recomputes the identifiers of the
     records changed since the table's D, and its delta lists those excluded or admitted again. -#}
-{%- if identity_kept_as_of(['int_identity__occurrences', 'int_identity__nodes']) is none %}
+{%- if identity_kept_as_of() is none %}
 {{ identity_excluded_sql(ref('int_identity__nodes'), ref('int_identity__occurrences')) }}
 {%- else %}
 select node_id, reason, reason_detail

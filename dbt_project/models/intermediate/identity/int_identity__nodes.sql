@@ -1,9 +1,9 @@
-{%- set since = identity_kept_as_of(['int_identity__occurrences']) %}
+{%- set since = identity_kept_as_of() %}
 {{ config(
     materialized=staging_materialization(),
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook=["{{ identity_reset(identity_kept_as_of(['int_identity__occurrences']), 'node_id in (select node_id from '
+    pre_hook=["{{ kept_reset_where(identity_kept_as_of(), 'node_id in (select node_id from '
               ~ identity_relation('int_identity__occurrences', '__delta') ~ ')') }}"],
     post_hook=["{{ identity_mark() }}"],
 ) }}

@@ -1,13 +1,4 @@
-{{ config(
-    materialized=staging_materialization(),
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook=["{{ identity_delta_drop() }}",
-              "{{ identity_centers_prepare(identity_kept_as_of(['int_identity__occurrences', 'int_identity__excluded_nodes'])) }}",
-              "{{ identity_reset(identity_kept_as_of(['int_identity__occurrences', 'int_identity__excluded_nodes']), "
-                 ~ "'record_id in (select record_id from ' ~ identity_work('scope') ~ ')') }}"],
-    post_hook=["{{ identity_work_drop(['scope', 'recomputed']) }}", "{{ identity_mark() }}"],
-) }}
+{{ identity_recomputed_config('identity_centers_prepare', 'record_id') }}
 -- depends_on: {{ ref('int_identity__occurrences') }}
 -- depends_on: {{ ref('int_identity__excluded_nodes') }}
 {#- Each record's centre: the smallest node id among its identifiers that are identifiers of a
@@ -17,7 +8,7 @@
     Kept on DuckDB (macros/identity/kept_identity.sql): a build recomputes the records changed
     since the table's D and those of an identifier excluded or admitted again; its delta lists
     the records whose centre changed. -#}
-{%- if identity_kept_as_of(['int_identity__occurrences', 'int_identity__excluded_nodes']) is none %}
+{%- if identity_kept_as_of() is none %}
 {{ identity_centers_sql(ref('int_identity__occurrences'), ref('int_identity__excluded_nodes')) }}
 {%- else %}
 select record_id, center_node_id
