@@ -9,6 +9,7 @@ assert on them.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -62,6 +63,8 @@ def _read(warehouse: Path) -> dict:
             "registry": rows("select * from identity.one_id_registry"),
             "kept_orders": sorted(con.execute(
                 "select * from intermediate.int_orders__unified order by record_id").fetchall()),
+            "lines": sorted(con.execute(
+                "select * from intermediate.int_orders__lines order by line_uid").fetchall(), key=repr),
             "kept_totals": sorted(con.execute(
                 "select * from intermediate.int_member_order_totals order by one_id").fetchall()),
             "chain": {name: sorted(con.execute(f"select * from intermediate.{name}").fetchall(), key=repr)
@@ -82,21 +85,25 @@ def built(tmp_path_factory):
     snapshots = {}
     outputs = {}
     compiled = {}  # each build's SQL of int_orders__unified and int_member_order_totals
+    statements = {}  # each build's dbt log (debug level: every statement, hooks included)
     # d2_whole: the orders and persons' order totals of D2 rebuilt whole (--full-refresh) beside
     # the ones brought forward
-    whole = ["run", "--select", "int_orders__unified", "orders", "int_member_order_totals", *CHAIN, "--full-refresh"]
+    whole = ["run", "--select", "int_orders__lines", "int_orders__unified", "orders", "int_member_order_totals", *CHAIN, "--full-refresh"]
     for name, as_of, args in [("d1", D1, ["build", *SELECTION]), ("d2", D2, ["build", *SELECTION]),
                               ("d2_again", D2, ["run", *SELECTION]), ("d2_whole", D2, whole),
                               ("d1_again", D1, ["run", *SELECTION]),
                               # part of the graph built alone, then a day's build
                               ("d1_part", D1, ["run", "--select", "int_identity__occurrences"]),
                               ("d2_after_part", D2, ["build", *SELECTION])]:
+        log = target / "logs" / "dbt.log"
+        log.unlink(missing_ok=True)  # this build's statements only
         result = run_dbt(settings, args, as_of_date=date.fromisoformat(as_of), target_path=target)
         outputs[name] = result.stdout
+        statements[name] = log.read_text()
         compiled[name] = {sql: (target / "compiled" / "memberflow" / sql).read_text()
                           for sql in (UNIFIED_SQL, TOTALS_SQL, REGISTRY_SQL, CURRENT_SQL, *CHAIN_SQL.values())}
         snapshots[name] = _read(settings.warehouse_path)
-    return ids, snapshots, outputs, compiled
+    return ids, snapshots, outputs, compiled, statements
 
 
 def _one_id(snapshot, ids: Ids, identifier_type: str, value: str) -> str | None:
@@ -106,14 +113,14 @@ def _one_id(snapshot, ids: Ids, identifier_type: str, value: str) -> str | None:
 
 
 def test_every_build_passes_its_data_tests(built):
-    _, _, outputs, _ = built
+    _, _, outputs, _, _ = built
     for name, stdout in outputs.items():
         summary = next(line for line in stdout.splitlines() if "Done. PASS=" in line)
         assert "ERROR=0" in summary and "WARN=0" in summary, (name, stdout[-3000:])
 
 
 def test_pos_card_phone_in_three_spellings_and_openid_link_to_the_member(built):
-    ids, s, _, _ = built
+    ids, s, _, _, _ = built
     d1 = s["d1"]
     person = _one_id(d1, ids, "member_id", "M_A")
     assert person is not None
@@ -127,7 +134,7 @@ def test_pos_card_phone_in_three_spellings_and_openid_link_to_the_member(built):
 
 
 def test_meituan_user_linked_only_through_member_phone(built):
-    ids, s, _, _ = built
+    ids, s, _, _, _ = built
     d1 = s["d1"]
     person = _one_id(d1, ids, "member_id", "M_B")
     assert _one_id(d1, ids, "meituan_user_id", "MT_B") == person
@@ -137,7 +144,7 @@ def test_meituan_user_linked_only_through_member_phone(built):
 
 
 def test_masked_phone_never_links(built):
-    ids, s, _, _ = built
+    ids, s, _, _, _ = built
     d1 = s["d1"]
     c1 = _one_id(d1, ids, "meituan_user_id", "MT_C1")
     c2 = _one_id(d1, ids, "meituan_user_id", "MT_C2")
@@ -146,7 +153,7 @@ def test_masked_phone_never_links(built):
 
 
 def test_placeholder_phone_is_excluded_and_guests_stay_apart(built):
-    ids, s, _, _ = built
+    ids, s, _, _, _ = built
     d1 = s["d1"]
     placeholder = ("phone", ids.phone("13922223333")["phone_hash"])
     assert placeholder not in d1["map"]
@@ -159,7 +166,7 @@ def test_placeholder_phone_is_excluded_and_guests_stay_apart(built):
 
 
 def test_blocklisted_phone_is_excluded(built):
-    ids, s, _, _ = built
+    ids, s, _, _, _ = built
     d1 = s["d1"]
     blocked = ("phone", ids.phone("13800000000")["phone_hash"])
     assert d1["excluded"][blocked]["reason"] == "blocklist"
@@ -167,7 +174,7 @@ def test_blocklisted_phone_is_excluded(built):
 
 
 def test_identifier_on_more_than_ten_orders_a_day_is_excluded(built):
-    ids, s, _, _ = built
+    ids, s, _, _, _ = built
     d1 = s["d1"]
     busy = d1["excluded"][("member_card_no", ids("member_card_no", "VIP_BUSY"))]
     assert busy["reason"] == "too_many_orders_per_day"
@@ -179,7 +186,7 @@ def test_blocklisted_value_in_an_unchanged_order_still_does_not_count(built):
     """VIP_BC is on orders with five phones (the limit) and one with the blocklisted phone. D2
     brings a new order of the card, so the card is recomputed; the blocklisted phone, in an order
     that did not change, still does not count: the card stays an identifier."""
-    ids, s, _, _ = built
+    ids, s, _, _, _ = built
     card = ("member_card_no", ids("member_card_no", "VIP_BC"))
     for build in ("d1", "d2"):
         assert card not in s[build]["excluded"], build
@@ -193,7 +200,7 @@ def test_identifier_back_under_the_limit_after_a_redelivery_links_again(built):
     card: VIP_Q is on 10 orders, an identifier again, and joins its orders' two openids into
     one person. VIP_Q is only in the order that changed (on its old side), which the graph
     brought forward from D1 must still reach."""
-    ids, s, _, _ = built
+    ids, s, _, _, _ = built
     card = ("member_card_no", ids("member_card_no", "VIP_Q"))
     assert s["d1"]["excluded"][card]["reason"] == "too_many_orders_per_day"
     assert _one_id(s["d1"], ids, "openid", "OQ1") != _one_id(s["d1"], ids, "openid", "OQ2")
@@ -207,13 +214,13 @@ def test_identifier_back_under_the_limit_after_a_redelivery_links_again(built):
 
 
 def test_anonymous_cash_sale_has_no_one_id(built):
-    _, s, _, _ = built
+    _, s, _, _, _ = built
     order = s["d1"]["orders"]["pos:SH001:F1"]
     assert order["one_id"] is None and order["is_valid"] is True
 
 
 def test_family_sharing_a_phone_is_one_person_with_the_first_registered_as_primary(built):
-    ids, s, _, _ = built
+    ids, s, _, _, _ = built
     d1 = s["d1"]
     assert _one_id(d1, ids, "member_id", "M_E1") == _one_id(d1, ids, "member_id", "M_E2")
     member = d1["members"]["M_E1"]
@@ -225,7 +232,7 @@ def test_family_sharing_a_phone_is_one_person_with_the_first_registered_as_prima
 
 
 def test_member_profile_consents_and_registration(built):
-    _, s, _, _ = built
+    _, s, _, _, _ = built
     members = s["d1"]["members"]
     a = members["M_A"]
     assert (a["consent_sms"], a["consent_wecom"]) == (False, False)  # unsubscribed after register
@@ -237,7 +244,7 @@ def test_member_profile_consents_and_registration(built):
 
 
 def test_every_order_and_member_maps_to_at_most_one_one_id(built):
-    ids, s, _, _ = built
+    ids, s, _, _, _ = built
     for snapshot in s.values():
         map_keys = [(r["identifier_type"], r["identifier_hash"]) for r in snapshot["map_rows"]]
         assert len(map_keys) == len(set(map_keys))
@@ -248,7 +255,7 @@ def test_every_order_and_member_maps_to_at_most_one_one_id(built):
 
 
 def test_orders_amounts_and_statuses(built):
-    _, s, _, _ = built
+    _, s, _, _, _ = built
     orders = s["d1"]["orders"]
     sale = orders["pos:SH001:S1"]
     assert (str(sale["gross_amount_yuan"]), str(sale["discount_amount_yuan"]), str(sale["paid_amount_yuan"]),
@@ -284,7 +291,7 @@ def test_orders_amounts_and_statuses(built):
 
 
 def test_a_late_refund_and_a_late_sale_change_the_orders_of_an_earlier_day(built):
-    _, s, _, _ = built
+    _, s, _, _, _ = built
     d1, d2 = s["d1"]["orders"], s["d2"]["orders"]
     assert d1["pos:SH001:L1"]["order_status"] == "completed"
     late = d2["pos:SH001:L1"]
@@ -307,7 +314,7 @@ def test_orders_brought_forward_equal_a_build_from_scratch(built):
     """The D2 build recomputed only the orders that changed since D1 (new, re-delivered, late
     refunds and sales, merged, split and deleted persons) and left the rest: the result is the
     same, row for row and with its bookkeeping columns, as D2's orders rebuilt whole."""
-    _, s, _, compiled = built
+    _, s, _, compiled, _ = built
     compiled = {name: sql[UNIFIED_SQL] for name, sql in compiled.items()}
     assert "int_orders__unified__changed" not in compiled["d1"]  # the first build: whole
     assert "int_orders__unified__changed" in compiled["d2"]  # brought forward
@@ -322,6 +329,38 @@ def test_orders_brought_forward_equal_a_build_from_scratch(built):
     assert s["d1"]["kept_orders"] == s["d1_again"]["kept_orders"]
 
 
+def _statement(log: str, head: str) -> str | None:
+    """The SQL of the statement in a dbt debug log that starts with ``head`` (None: not run)."""
+    at = log.find(head)
+    if at < 0:
+        return None
+    end = re.search(r"\n\d\d:\d\d:\d\d\.\d+ \[", log[at:])
+    return log[at:at + end.start()] if end else log[at:]
+
+
+def test_lines_brought_forward_drive_the_orders_and_the_pairs(built):
+    """The order lines of D2 were brought forward from D1's by line (the lines that came or went,
+    the refunds whose sale came or went) and equal D2's lines rebuilt whole; their delta is what
+    the orders compare by their lines and what the OneID pairs compare, when those were built
+    from the same lines as of D1. A rerun hands on an empty delta; after part of the graph was
+    rebuilt alone, the pairs compare every record again."""
+    _, s, _, _, statements = built
+    assert s["d2"]["lines"] == s["d2_whole"]["lines"]
+    assert s["d2_again"]["lines"] == s["d2"]["lines"]
+    assert s["d1_again"]["lines"] == s["d1"]["lines"]
+    changed = {row[1] for row in set(s["d1"]["lines"]) ^ set(s["d2"]["lines"])}  # line_uid
+    assert len(changed) >= 10, changed
+
+    orders_head = '"intermediate"."int_orders__unified__changed" as'
+    pairs_head = '"intermediate"."int_identity__occurrences__delta" as'
+    for build, orders_by_delta, pairs_by_delta in [
+            ("d1", None, None), ("d2", True, True), ("d2_again", True, True), ("d2_whole", None, None),
+            ("d1_again", None, None), ("d2_after_part", True, None)]:
+        for head, by_delta in [(orders_head, orders_by_delta), (pairs_head, pairs_by_delta)]:
+            sql = _statement(statements[build], head)
+            assert (None if sql is None else "int_orders__lines__delta" in sql) == by_delta, (build, head)
+
+
 def _reads_work_tables(sql: str) -> bool:
     """Whether a chain model's SQL reads this build's delta or work tables (brought forward)."""
     return any(part in sql for part in ("__delta", "__recomputed", "__scope"))
@@ -331,7 +370,7 @@ def test_identity_graph_brought_forward_equals_a_build_from_scratch(built):
     """D2's OneID graph tables were brought forward from D1's by what changed (new and changed
     records, an identifier that became junk, re-deliveries, a late sale) and equal D2's rebuilt
     whole, row for row; a rerun of D2 finds nothing to change; an earlier day rebuilds them."""
-    _, s, _, compiled = built
+    _, s, _, compiled, _ = built
     for name, sql in CHAIN_SQL.items():
         for build, kept in [("d1", False), ("d2", True), ("d2_again", True), ("d2_whole", False), ("d1_again", False)]:
             assert _reads_work_tables(compiled[build][sql]) == kept, (name, build)
@@ -353,7 +392,7 @@ def test_member_order_totals_brought_forward_equal_a_build_from_scratch(built):
     """The persons' order totals of D2 recomputed only the persons whose valid orders changed
     since D1 (a late refund, a merge, a split, a deleted person, new orders) and equal D2's
     totals rebuilt whole; a rerun leaves them as they are."""
-    _, s, _, compiled = built
+    _, s, _, compiled, _ = built
     assert "int_member_order_totals__changed" not in compiled["d1"][TOTALS_SQL]
     assert "int_member_order_totals__changed" in compiled["d2"][TOTALS_SQL]
     assert "int_member_order_totals__changed" not in compiled["d2_whole"][TOTALS_SQL]
@@ -365,7 +404,7 @@ def test_member_order_totals_brought_forward_equal_a_build_from_scratch(built):
 
 
 def test_an_as_of_date_sees_only_deliveries_up_to_it(built):
-    _, s, _, _ = built
+    _, s, _, _, _ = built
     d1 = s["d1"]["orders"]
     assert "pos:SH001:GM" not in d1 and "pos:SH001:H6" not in d1
     assert d1["meituan:3801000000000000099"]["order_status"] == "completed"
@@ -374,7 +413,7 @@ def test_an_as_of_date_sees_only_deliveries_up_to_it(built):
 
 
 def test_redelivery_identical_is_skipped_changed_replaces_latest_version_wins(built):
-    _, s, _, _ = built
+    _, s, _, _, _ = built
     d2 = s["d2"]["orders"]
     # mt_a.csv (D2) refunds J1; the identical re-delivery of mt_z.csv on D2 changes nothing.
     j1 = d2["meituan:3801000000000000099"]
@@ -388,7 +427,7 @@ def test_redelivery_identical_is_skipped_changed_replaces_latest_version_wins(bu
 
 
 def test_merge_across_runs_keeps_the_older_one_id_and_records_it(built):
-    ids, s, _, _ = built
+    ids, s, _, _, _ = built
     g1 = _one_id(s["d1"], ids, "member_card_no", "VIP_G1")
     g2 = _one_id(s["d1"], ids, "openid", "OG2")
     assert g1 and g2 and g1 != g2
@@ -401,7 +440,7 @@ def test_merge_across_runs_keeps_the_older_one_id_and_records_it(built):
 
 
 def test_split_when_a_value_becomes_junk_largest_part_keeps_the_id(built):
-    ids, s, _, _ = built
+    ids, s, _, _, _ = built
     h = _one_id(s["d1"], ids, "phone", "13755556666")
     assert h and {_one_id(s["d1"], ids, "openid", f"OH{i}") for i in range(1, 6)} == {h}
     d2 = s["d2"]
@@ -417,14 +456,14 @@ def test_split_when_a_value_becomes_junk_largest_part_keeps_the_id(built):
 
 
 def test_other_persons_keep_their_one_id(built):
-    ids, s, _, _ = built
+    ids, s, _, _, _ = built
     for identifier_type, value in [("member_id", "M_A"), ("member_id", "M_B"), ("member_id", "M_E1"),
                                    ("meituan_user_id", "MT_C1"), ("openid", "OG3")]:
         assert _one_id(s["d1"], ids, identifier_type, value) == _one_id(s["d2"], ids, identifier_type, value)
 
 
 def test_delete_forgets_the_person(built):
-    ids, s, _, _ = built
+    ids, s, _, _, _ = built
     person = _one_id(s["d1"], ids, "member_id", "M_I")
     assert s["d1"]["members"]["M_I"]["one_id"] == person
     assert s["d1"]["orders"]["miniprogram:MPI1"]["one_id"] == person
@@ -441,7 +480,7 @@ def test_registry_compares_only_the_persons_a_day_touched(built):
     components' delta), and the current one_ids were looked up again for the identifiers it
     wrote; the rerun of D2 compared every identifier and wrote the same rows (the map and the
     orders of both builds are compared in test_rebuilding_a_date_changes_nothing)."""
-    _, s, _, compiled = built
+    _, s, _, compiled, _ = built
     for build, scoped in [("d1", False), ("d2", True), ("d2_again", False), ("d1_again", False)]:
         assert ("int_identity__components__delta" in compiled[build][REGISTRY_SQL]) == scoped, build
         # the current one_ids look up again only the identifiers with a registry row of this build
@@ -455,7 +494,7 @@ def test_registry_compares_only_the_persons_a_day_touched(built):
 
 
 def test_rebuilding_a_date_changes_nothing(built):
-    _, s, _, _ = built
+    _, s, _, _, _ = built
     for first, again in [("d2", "d2_again"), ("d1", "d1_again")]:
         assert s[first]["map"] == s[again]["map"]
         assert s[first]["orders"] == s[again]["orders"]

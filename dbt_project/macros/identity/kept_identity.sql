@@ -231,8 +231,9 @@
 {%- endmacro %}
 
 
-{#- int_identity__occurrences: the model's rows as of D (the whole table). -#}
-{% macro identity_occurrences() -%}
+{#- int_identity__occurrences: the model's rows as of D (the whole table); with `records` (a
+    relation with a record_id column), the rows of those orders and of every member event. -#}
+{% macro identity_occurrences(records=none) -%}
 {%- set types = identifier_types() %}
 with identifier_types as (
     {%- for t in types %}
@@ -251,6 +252,9 @@ records as (
         {{ identifier_node_id(t.order_column) }} as node_{{ t.code }}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ ref('int_orders__lines') }}
+    {%- if records is not none %}
+    where record_id in (select record_id from {{ records }})
+    {%- endif %}
 
     union all
 
@@ -306,10 +310,16 @@ where node_id is not null
 
 {#- int_identity__occurrences: the rows that differ between D and the table, by (record_id,
     node_id): removed = the table's row goes, added = the row as of D comes (both when it
-    changed). -#}
+    changed). When the lines' delta is a change from the lines the chain was built from
+    (kept_lines_delta_from), only the orders of the lines recomputed and the member events are
+    compared; otherwise every record is. -#}
 {% macro identity_occurrences_delta() -%}
+  {%- set since = identity_chain_as_of() -%}
+  {%- set by_delta = since is not none
+        and kept_lines_delta_from(since, identity_state_part(identity_held()[1], 'run')) -%}
+  {%- set records = kept_lines_delta(ref('int_orders__lines')) if by_delta else none %}
     with now_ as (
-        {{ identity_occurrences() | indent(8) }}
+        {{ identity_occurrences(records) | indent(8) }}
     )
 
     {#- distinct: should a record list one node under two types (two identifier types hashing
@@ -324,7 +334,14 @@ where node_id is not null
         o.record_id is not null as removed,
         n.record_id is not null as added
     from now_ n
-    full outer join {{ this }} o
+    full outer join (
+        select *
+        from {{ this }}
+        {%- if by_delta %}
+        where not is_order
+           or record_id in (select record_id from {{ records }})
+        {%- endif %}
+    ) o
         on o.record_id = n.record_id
        and o.node_id = n.node_id
     where o.record_id is null

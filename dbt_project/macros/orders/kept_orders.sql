@@ -45,11 +45,19 @@
 {%- endmacro %}
 
 
+{#- What the table built in this invocation holds besides its D: the deliveries, the logic and
+    the invocation (which tells whether the lines' delta is a change from the lines it was built
+    from). -#}
+{% macro kept_orders_built_state(through) -%}
+  {{ return(kept_orders_state(through) ~ ' run ' ~ invocation_id) }}
+{%- endmacro %}
+
+
 {#- The D the existing table holds when it can be brought forward to this build's D; none
     otherwise (no table, not incremental, a later D, other deliveries up to its D, other logic). -#}
 {% macro kept_orders_as_of() -%}
   {%- set held = this_table_held('orders') -%}
-  {%- if held is not none and held[1] == kept_orders_state(held[0]) -%}
+  {%- if held is not none and held[1].split(' run ')[0] == kept_orders_state(held[0]) -%}
     {{ return(held[0]) }}
   {%- endif -%}
   {{ return(none) }}
@@ -85,18 +93,49 @@
 {#- The first pre-hook: the records to recompute, with their line count, fingerprint and person
     as of D: every record whose lines or person differ from the table's, and the table's records
     that have no line any more (line_count null: they are only deleted). Nothing on the full
-    path. The others are the kept tables' (macros/engine/kept_tables.sql). -#}
+    path. The others are the kept tables' (macros/engine/kept_tables.sql).
+
+    When the lines' delta is a change from the lines this table was built from
+    (kept_lines_delta_from), only the records of the lines recomputed are compared by their
+    lines; otherwise every record is. Persons are compared for every record. -#}
 {% macro kept_orders_prepare() -%}
-  {%- if execute and is_incremental() and kept_orders_as_of() is not none -%}
+  {%- set since = kept_orders_as_of() if execute and is_incremental() else none -%}
+  {%- if since is not none -%}
+    {%- set by_delta = kept_lines_delta_from(since, identity_state_part(this_table_held('orders')[1], 'run')) -%}
+    {%- set delta = kept_lines_delta(ref('int_orders__lines')) -%}
     create or replace table {{ kept_changed_relation() }} as
-    with current_lines as (
-        {{ record_fingerprints(ref('int_orders__lines')) }}
+    with
+    {%- if by_delta %}
+    records_ as (
+        {#- the records the recomputed lines belonged to or belong to -#}
+        select distinct record_id from {{ delta }}
+    ),
+
+    lines_ as (
+        select *
+        from {{ ref('int_orders__lines') }}
+        where record_id in (select record_id from records_)
+    ),
+
+    table_ as (
+        select *
+        from {{ this }}
+        where record_id in (select record_id from records_)
+    ),
+    {%- endif %}
+
+    current_lines as (
+        {{ record_fingerprints('lines_' if by_delta else ref('int_orders__lines')) }}
+    ),
+
+    persons_ as (
+        {{ order_persons() }}
     ),
 
     current_orders as (
         select l.record_id, l.line_count, l.lines_fingerprint, p.one_id
         from current_lines l
-        left join ({{ order_persons() }}) p
+        left join persons_ p
             on p.record_id = l.record_id
     )
 
@@ -106,13 +145,27 @@
         c.lines_fingerprint,
         c.one_id
     from current_orders c
-    full outer join {{ this }} t
+    full outer join {{ 'table_' if by_delta else this }} t
         on t.record_id = c.record_id
     where c.record_id is null
        or t.record_id is null
        or c.line_count <> t.line_count
        or c.lines_fingerprint <> t.lines_fingerprint
        or c.one_id is distinct from t.one_id
+    {%- if by_delta %}
+
+    union all
+
+    {#- the other records: their lines are as they were; their person may not be #}
+    select t.record_id, t.line_count, t.lines_fingerprint, p.one_id
+    from {{ this }} t
+    left join persons_ p
+        on p.record_id = t.record_id
+    left join records_ r
+        on r.record_id = t.record_id
+    where r.record_id is null
+      and t.one_id is distinct from p.one_id
+    {%- endif %}
   {%- else -%}
     select 1
   {%- endif -%}

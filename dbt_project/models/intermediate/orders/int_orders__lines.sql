@@ -1,4 +1,15 @@
-{{ config(materialized=view_materialization()) }}
+{{ config(
+    materialized=staging_materialization(),
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook=["{{ kept_lines_prepare(kept_lines_as_of()) }}",
+              "{{ kept_lines_delta_create(kept_lines_as_of()) }}",
+              "{{ kept_reset(kept_lines_as_of(), 'line_uid') }}"],
+    post_hook=["{{ kept_lines_delta_finish(kept_lines_as_of()) }}",
+               "{{ kept_drop_changed() }}",
+               "{{ kept_mark('lines', kept_lines_built_state(run_value('as_of_date')) if keeps_tables() else '') }}"],
+) }}
+-- depends_on: {{ ref('base_raw__deliveries') }}
 {#- Every order line of every source as of D, on one shape, keyed by the order it belongs to.
 
     pos: a SALE line is its order ('pos:<store_code>:<order_no>'); a REFUND line belongs to its
@@ -9,9 +20,24 @@
     record_id: an integer for the order within this build (its sale's or its own line_uid), the
     key the identity models and marts.orders join on; line_uid: the line's own version. A REFUND
     line's identifiers that repeat its sale's are left out (the order already has them), so an
-    order never lists an identifier twice. A view: it is read once by each consumer. -#}
+    order never lists an identifier twice.
+
+    A table, read by the orders and the OneID graph. Kept on DuckDB by line
+    (macros/orders/kept_lines.sql): a build recomputes only the lines that came, went, or whose
+    sale came or went, and hands them on in int_orders__lines__delta. -#}
+{%- set since = kept_lines_as_of() %}
+{#- brought forward: only the lines listed in the work table (the sales a REFUND line is
+    attached to are looked up among all lines) -#}
+{%- set only = kept_changed_relation() if since is not none else none %}
 with pos as (
     select * from {{ ref('stg_pos__lines') }}
+),
+
+pos_out as (
+    select * from pos
+    {%- if only is not none %}
+    where line_uid in (select line_uid from {{ only }})
+    {%- endif %}
 ),
 
 refund_sales as (
@@ -24,7 +50,7 @@ refund_sales as (
         s.phone_hash,
         s.openid_hash,
         s.member_card_hash
-    from pos r
+    from pos_out r
     inner join pos s
         on s.store_code = r.store_code
        and s.order_no = r.ref_order_no
@@ -65,7 +91,7 @@ pos_lines as (
         case when p.member_card_hash = s.member_card_hash then null else p.member_card_hash end as member_card_hash,
         cast(null as {{ dbt.type_string() }}) as meituan_user_hash,
         cast(null as {{ dbt.type_string() }}) as eleme_user_hash
-    from pos p
+    from pos_out p
     left join refund_sales s
         on s.store_code = p.store_code
        and s.order_no = p.order_no
@@ -121,6 +147,9 @@ meituan_lines as (
     from {{ ref('stg_meituan__orders') }} m
     left join meituan_shops shops
         on shops.meituan_shop_id = m.shop_id
+    {%- if only is not none %}
+    where m.line_uid in (select line_uid from {{ only }})
+    {%- endif %}
 ),
 
 eleme_lines as (
@@ -158,6 +187,9 @@ eleme_lines as (
     from {{ ref('stg_eleme__orders') }} e
     left join eleme_shops shops
         on shops.eleme_shop_id = e.shop_id
+    {%- if only is not none %}
+    where e.line_uid in (select line_uid from {{ only }})
+    {%- endif %}
 ),
 
 miniprogram_lines as (
@@ -193,6 +225,9 @@ miniprogram_lines as (
         cast(null as {{ dbt.type_string() }}) as meituan_user_hash,
         cast(null as {{ dbt.type_string() }}) as eleme_user_hash
     from {{ ref('stg_miniprogram__orders') }} o
+    {%- if only is not none %}
+    where o.line_uid in (select line_uid from {{ only }})
+    {%- endif %}
 ),
 
 unioned as (

@@ -4,7 +4,7 @@
     on_schema_change='sync_all_columns',
     pre_hook=["{{ kept_orders_prepare() }}", "{{ kept_reset(kept_orders_as_of(), 'record_id') }}"],
     post_hook=["{{ kept_drop_changed() }}",
-               "{{ kept_mark('orders', kept_orders_state(run_value('as_of_date')) if keeps_tables() else '') }}"],
+               "{{ kept_mark('orders', kept_orders_built_state(run_value('as_of_date')) if keeps_tables() else '') }}"],
 ) }}
 -- depends_on: {{ ref('base_raw__deliveries') }}
 -- depends_on: {{ ref('stg_stores') }}

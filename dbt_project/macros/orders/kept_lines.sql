@@ -1,0 +1,186 @@
+{#- int_orders__lines, every order line as of D, kept by line on DuckDB.
+
+    A line's row is a function of its staged version (its line_uid), the store master (a
+    platform shop's store_code) and, for a POS REFUND line, the SALE it names (same store,
+    ref_order_no) when that sale is staged as of D: the sale gives it its record_id, order_key,
+    order date and the identifiers it repeats. So a build for D recomputes only:
+
+    - the lines that came: a line_uid staged as of D that the table lacks (a new day's line, a
+      re-delivered version, a line whose business date is reached);
+    - the lines that went: a line_uid of the table staged no more (replaced by another version,
+      dropped with its file's re-delivery);
+    - the REFUND lines naming a POS sale that came or went (attached to it, or detached).
+
+    Whatever changed in the staging tables, comparing the line_uids finds it. The lines
+    recomputed are handed on in int_orders__lines__delta: their rows as they were (added false)
+    and as they are (added true), so the orders and the OneID graph recompute the records
+    (record_id) those lines belonged to or belong to.
+
+    The table's comment records the D it holds, the order tables' deliveries up to that D, a
+    digest of the logic (this model's SQL and the store master) and the dbt invocation that
+    built it: "memberflow lines as of YYYY-MM-DD deliveries <md5> logic <md5> run <invocation>".
+    The delta's says what it is a change from: "memberflow lines_delta as of D from D0 run
+    <invocation>" (the table as of D0 and the invocation that built it). A model that was built
+    from the lines as of D0 in that same invocation may bring itself forward by the delta
+    (kept_lines_delta_from); anything else reads the lines whole. A table of a later D, of
+    other deliveries up to its D, or of other logic is emptied and refilled, and hands on no
+    delta, as under `--full-refresh`. Spark: a plain table, rebuilt whole every build. -#}
+
+{#- A digest of what the rows mean besides their staged versions: this model's SQL, the
+    platform shops' stores and the version of the kept path (raise it when the macros below
+    change, so that every table is rebuilt once). -#}
+{% macro kept_lines_logic_digest() -%}
+  {%- set found = run_query(
+      "select coalesce(md5(string_agg(store_code || '|' || coalesce(meituan_shop_id, '') || '|' || "
+      ~ "coalesce(eleme_shop_id, ''), ',' order by store_code, meituan_shop_id, eleme_shop_id)), '') from "
+      ~ ref('stg_stores')) -%}
+  {{ return(local_md5(model.raw_code ~ '|' ~ found.columns[0].values()[0] ~ '|1')) }}
+{%- endmacro %}
+
+
+{#- What the table holds besides its D and the invocation: the deliveries up to `through` and
+    the logic. -#}
+{% macro kept_lines_state(through) -%}
+  {{ return(staged_state(kept_orders_tables(), through) ~ ' logic ' ~ kept_lines_logic_digest()) }}
+{%- endmacro %}
+
+
+{#- What the table built in this invocation holds besides its D. -#}
+{% macro kept_lines_built_state(through) -%}
+  {{ return(kept_lines_state(through) ~ ' run ' ~ invocation_id) }}
+{%- endmacro %}
+
+
+{#- The D the existing table holds when it can be brought forward to this build's D; none
+    otherwise (no table, not incremental, a later D, other deliveries up to its D, other
+    logic). -#}
+{% macro kept_lines_as_of() -%}
+  {%- set held = this_table_held('lines') -%}
+  {%- if held is not none and held[1].split(' run ')[0] == kept_lines_state(held[0]) -%}
+    {{ return(held[0]) }}
+  {%- endif -%}
+  {{ return(none) }}
+{%- endmacro %}
+
+
+{#- The delta relation beside the lines table (`lines`: its relation). -#}
+{% macro kept_lines_delta(lines) -%}
+  {{ return(lines.incorporate(path={"identifier": lines.identifier ~ "__delta"})) }}
+{%- endmacro %}
+
+
+{#- For a model kept on the lines: whether the lines' delta is a change from the lines as of
+    `since` that the invocation `run` built (the model's own D and build), to this build's D. -#}
+{% macro kept_lines_delta_from(since, run) -%}
+  {%- if not keeps_tables() or since is none or not run -%}
+    {{ return(false) }}
+  {%- endif -%}
+  {{ return(table_held(kept_lines_delta(ref('int_orders__lines')), 'lines_delta')
+            == [run_value('as_of_date'), 'from ' ~ since ~ ' run ' ~ run]) }}
+{%- endmacro %}
+
+
+{#- The first pre-hook: drop the last build's delta (a table rebuilt whole hands on none); when
+    brought forward, list the line_uids to recompute in the work table: the lines that came or
+    went and the REFUND lines naming a POS sale that came or went. -#}
+{% macro kept_lines_prepare(since) -%}
+  {%- if keeps_tables() -%}
+    drop table if exists {{ kept_lines_delta(this) }}
+    {%- if is_incremental() and since is not none %};
+    create or replace table {{ kept_changed_relation() }} as
+    with now_ as (
+        select line_uid from {{ ref('stg_pos__lines') }} where order_type in ('SALE', 'REFUND')
+        union all
+        select line_uid from {{ ref('stg_meituan__orders') }}
+        union all
+        select line_uid from {{ ref('stg_eleme__orders') }}
+        union all
+        select line_uid from {{ ref('stg_miniprogram__orders') }}
+    ),
+
+    compared_ as (
+        {#- one join both ways: the table's lines staged no more, the staged lines it lacks -#}
+        select
+            t.line_uid as went_uid,
+            t.source,
+            t.store_code,
+            t.line_role,
+            t.line_id,
+            n.line_uid as came_uid
+        from now_ n
+        full outer join {{ this }} t
+            on t.line_uid = n.line_uid
+        where t.line_uid is null
+           or n.line_uid is null
+    ),
+
+    went_ as (
+        select went_uid as line_uid, source, store_code, line_role, line_id
+        from compared_
+        where went_uid is not null
+    ),
+
+    came_ as (
+        select came_uid as line_uid
+        from compared_
+        where came_uid is not null
+    ),
+
+    sales_ as (
+        select store_code, line_id as order_no
+        from went_
+        where source = 'pos' and line_role = 'sale'
+        union
+        select store_code, order_no
+        from {{ ref('stg_pos__lines') }}
+        where order_type = 'SALE'
+          and line_uid in (select line_uid from came_)
+    ),
+
+    reattached_ as (
+        select r.line_uid
+        from {{ ref('stg_pos__lines') }} r
+        inner join sales_ s
+            on s.store_code = r.store_code
+           and s.order_no = r.ref_order_no
+        where r.order_type = 'REFUND'
+    )
+
+    select line_uid from went_
+    union
+    select line_uid from came_
+    union
+    select line_uid from reattached_
+    {%- endif -%}
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- Pre-hook: the delta, with the recomputed lines' rows as they were (before kept_reset
+    deletes them), and what it is a change from. -#}
+{% macro kept_lines_delta_create(since) -%}
+  {%- if keeps_tables() and is_incremental() and since is not none -%}
+    create table {{ kept_lines_delta(this) }} as
+    select record_id, line_uid, false as added
+    from {{ this }}
+    where line_uid in (select line_uid from {{ kept_changed_relation() }});
+    comment on table {{ kept_lines_delta(this) }} is 'memberflow lines_delta as of {{ run_value("as_of_date") }} from {{ since }} run {{ identity_state_part(this_table_held("lines")[1], "run") }}'
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- Post-hook: the recomputed lines' rows as they are now. -#}
+{% macro kept_lines_delta_finish(since) -%}
+  {%- if keeps_tables() and is_incremental() and since is not none -%}
+    insert into {{ kept_lines_delta(this) }}
+    select record_id, line_uid, true as added
+    from {{ this }}
+    where line_uid in (select line_uid from {{ kept_changed_relation() }})
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}
