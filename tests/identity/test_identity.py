@@ -391,8 +391,13 @@ def test_identity_graph_brought_forward_equals_a_build_from_scratch(built):
 def test_member_order_totals_brought_forward_equal_a_build_from_scratch(built):
     """The persons' order totals of D2 recomputed only the persons whose valid orders changed
     since D1 (a late refund, a merge, a split, a deleted person, new orders) and equal D2's
-    totals rebuilt whole; a rerun leaves them as they are."""
-    _, s, _, compiled, _ = built
+    totals rebuilt whole; a rerun leaves them as they are. The persons to recompute are those of
+    the orders' delta when the orders were built in the same build as the totals as of D1."""
+    _, s, _, compiled, statements = built
+    for build, by_delta in [("d1", None), ("d2", True), ("d2_again", True), ("d2_whole", None),
+                            ("d1_again", None), ("d2_after_part", True)]:
+        sql = _statement(statements[build], '"intermediate"."int_member_order_totals__changed" as')
+        assert (None if sql is None else "int_orders__unified__delta" in sql) == by_delta, build
     assert "int_member_order_totals__changed" not in compiled["d1"][TOTALS_SQL]
     assert "int_member_order_totals__changed" in compiled["d2"][TOTALS_SQL]
     assert "int_member_order_totals__changed" not in compiled["d2_whole"][TOTALS_SQL]

@@ -114,3 +114,74 @@
     select 1
   {%- endif -%}
 {%- endmacro %}
+
+
+{#- Deltas: a kept table may hand on what a build changed, in the relation <table>__delta: the
+    rows of every key it recomputed as they were (added false, written by kept_delta_create
+    before kept_reset deletes them) and as they are (added true, kept_delta_finish), with the
+    columns a later model needs. The delta's comment says what it is a change from: "memberflow
+    <kind>_delta as of D from D0 run <invocation>" (the table as of D0 and the dbt invocation
+    that built it). A model built from that table as of D0 in that invocation may bring itself
+    forward by the delta (kept_delta_from); a table rebuilt whole hands on none. -#}
+
+{% macro kept_delta(relation) -%}
+  {{ return(relation.incorporate(path={"identifier": relation.identifier ~ "__delta"})) }}
+{%- endmacro %}
+
+
+{#- Pre-hook (first): drop the last build's delta. -#}
+{% macro kept_delta_drop() -%}
+  {%- if keeps_tables() -%}
+    drop table if exists {{ kept_delta(this) }}
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- Pre-hook (before kept_reset): the delta with the recomputed keys' rows as they were, and what
+    it is a change from (the table's D0 `since` and the invocation its comment names). -#}
+{% macro kept_delta_create(since, kind, key, columns) -%}
+  {%- if keeps_tables() and is_incremental() and since is not none -%}
+    create table {{ kept_delta(this) }} as
+    select {{ columns | join(', ') }}, false as added
+    from {{ this }}
+    where {{ key }} in (select {{ key }} from {{ kept_changed_relation() }});
+    comment on table {{ kept_delta(this) }} is 'memberflow {{ kind }}_delta as of {{ run_value("as_of_date") }} from {{ since }} run {{ identity_state_part(this_table_held(kind)[1], "run") }}'
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- Post-hook (before kept_drop_changed): the recomputed keys' rows as they are now. -#}
+{% macro kept_delta_finish(since, key, columns) -%}
+  {%- if keeps_tables() and is_incremental() and since is not none -%}
+    insert into {{ kept_delta(this) }}
+    select {{ columns | join(', ') }}, true as added
+    from {{ this }}
+    where {{ key }} in (select {{ key }} from {{ kept_changed_relation() }})
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- For a model kept on the kept table `relation` (of `kind`): whether its delta is a change
+    from that table as of `since` built by the invocation `run` (the model's own D and build)
+    to this build's D. -#}
+{% macro kept_delta_from(relation, kind, since, run) -%}
+  {%- if not keeps_tables() or since is none or not run -%}
+    {{ return(false) }}
+  {%- endif -%}
+  {{ return(table_held(kept_delta(relation), kind ~ '_delta')
+            == [run_value('as_of_date'), 'from ' ~ since ~ ' run ' ~ run]) }}
+{%- endmacro %}
+
+
+{#- The invocation that built this model's kept table of `kind` (its comment's "run"); none when
+    not kept or not recorded. -#}
+{% macro kept_built_by(kind) -%}
+  {%- set held = this_table_held(kind) -%}
+  {{ return(identity_state_part(held[1], 'run') if held is not none else none) }}
+{%- endmacro %}

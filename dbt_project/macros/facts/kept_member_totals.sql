@@ -8,10 +8,14 @@
     that differ (new, changed or gone orders, or orders of another person: whatever caused it, a
     new day, a late refund, a re-delivered file, a OneID merge or split, a deleted person) and
     the persons with an order that left the window since the D the table holds. Every other
-    person's row is what a whole build would give.
+    person's row is what a whole build would give. When the orders' delta is a change from the
+    orders this table was built from (the same D0 and dbt invocation, kept_delta_from), the
+    persons of the orders in it (as they were and as they are) are the ones whose orders may
+    differ, and nothing is compared.
 
     The table's comment records the D it holds and a digest of the logic (this model's SQL, the
-    fingerprint and the window): "memberflow member_totals as of YYYY-MM-DD logic <md5>". A table
+    fingerprint and the window) and the invocation that built it: "memberflow member_totals as of
+    YYYY-MM-DD logic <md5> run <invocation>". A table
     of a later D or of other logic is emptied and refilled, as is any table under
     `--full-refresh`. Spark: a plain table, rebuilt whole every build. -#}
 
@@ -32,7 +36,7 @@
     otherwise (no table, not incremental, a later D, other logic). -#}
 {% macro kept_totals_as_of() -%}
   {%- set held = this_table_held('member_totals') -%}
-  {%- if held is not none and held[1] == kept_totals_state() -%}
+  {%- if held is not none and held[1].split(' run ')[0] == kept_totals_state() -%}
     {{ return(held[0]) }}
   {%- endif -%}
   {{ return(none) }}
@@ -48,7 +52,15 @@
   {%- set since = kept_totals_as_of() -%}
   {%- if since is not none -%}
     {%- set window_days = cfg('window_days') | int -%}
+    {%- set orders = ref('int_orders__unified') -%}
     create or replace table {{ kept_changed_relation() }} as
+    {%- if kept_delta_from(orders, 'orders', since, kept_built_by('member_totals')) %}
+    {#- the orders' delta is a change from the orders this table was built from: the persons
+        of the orders recomputed, as they were and as they are #}
+    select one_id
+    from {{ kept_delta(orders) }}
+    where one_id is not null
+    {%- else %}
     with current_totals as (
         select one_id, count(*) as lifetime_orders, {{ member_orders_fingerprint() }} as orders_fingerprint
         from {{ ref('int_orders_valid_as_of') }}
@@ -64,6 +76,7 @@
        or t.one_id is null
        or c.lifetime_orders <> t.lifetime_orders
        or c.orders_fingerprint <> t.orders_fingerprint
+    {%- endif %}
 
     union
 

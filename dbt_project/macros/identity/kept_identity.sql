@@ -311,13 +311,13 @@ where node_id is not null
 {#- int_identity__occurrences: the rows that differ between D and the table, by (record_id,
     node_id): removed = the table's row goes, added = the row as of D comes (both when it
     changed). When the lines' delta is a change from the lines the chain was built from
-    (kept_lines_delta_from), only the orders of the lines recomputed and the member events are
+    (kept_delta_from), only the orders of the lines recomputed and the member events are
     compared; otherwise every record is. -#}
 {% macro identity_occurrences_delta() -%}
   {%- set since = identity_chain_as_of() -%}
   {%- set by_delta = since is not none
-        and kept_lines_delta_from(since, identity_state_part(identity_held()[1], 'run')) -%}
-  {%- set records = kept_lines_delta(ref('int_orders__lines')) if by_delta else none %}
+        and kept_delta_from(ref('int_orders__lines'), 'lines', since, identity_state_part(identity_held()[1], 'run')) -%}
+  {%- set records = kept_delta(ref('int_orders__lines')) if by_delta else none %}
     with now_ as (
         {{ identity_occurrences(records) | indent(8) }}
     )

@@ -22,7 +22,7 @@
     The delta's says what it is a change from: "memberflow lines_delta as of D from D0 run
     <invocation>" (the table as of D0 and the invocation that built it). A model that was built
     from the lines as of D0 in that same invocation may bring itself forward by the delta
-    (kept_lines_delta_from); anything else reads the lines whole. A table of a later D, of
+    (kept_delta_from, macros/engine/kept_tables.sql); anything else reads the lines whole. A table of a later D, of
     other deliveries up to its D, or of other logic is emptied and refilled, and hands on no
     delta, as under `--full-refresh`. Spark: a plain table, rebuilt whole every build. -#}
 
@@ -63,30 +63,11 @@
 {%- endmacro %}
 
 
-{#- The delta relation beside the lines table (`lines`: its relation). -#}
-{% macro kept_lines_delta(lines) -%}
-  {{ return(lines.incorporate(path={"identifier": lines.identifier ~ "__delta"})) }}
-{%- endmacro %}
-
-
-{#- For a model kept on the lines: whether the lines' delta is a change from the lines as of
-    `since` that the invocation `run` built (the model's own D and build), to this build's D. -#}
-{% macro kept_lines_delta_from(since, run) -%}
-  {%- if not keeps_tables() or since is none or not run -%}
-    {{ return(false) }}
-  {%- endif -%}
-  {{ return(table_held(kept_lines_delta(ref('int_orders__lines')), 'lines_delta')
-            == [run_value('as_of_date'), 'from ' ~ since ~ ' run ' ~ run]) }}
-{%- endmacro %}
-
-
-{#- The first pre-hook: drop the last build's delta (a table rebuilt whole hands on none); when
-    brought forward, list the line_uids to recompute in the work table: the lines that came or
-    went and the REFUND lines naming a POS sale that came or went. -#}
+{#- The first pre-hook after kept_delta_drop: when brought forward, list the line_uids to
+    recompute in the work table: the lines that came or went and the REFUND lines naming a POS
+    sale that came or went. -#}
 {% macro kept_lines_prepare(since) -%}
-  {%- if keeps_tables() -%}
-    drop table if exists {{ kept_lines_delta(this) }}
-    {%- if is_incremental() and since is not none %};
+  {%- if keeps_tables() and is_incremental() and since is not none -%}
     create or replace table {{ kept_changed_relation() }} as
     with now_ as (
         select line_uid from {{ ref('stg_pos__lines') }} where order_type in ('SALE', 'REFUND')
@@ -99,25 +80,20 @@
     ),
 
     compared_ as (
-        {#- one join both ways: the table's lines staged no more, the staged lines it lacks -#}
-        select
-            t.line_uid as went_uid,
-            t.source,
-            t.store_code,
-            t.line_role,
-            t.line_id,
-            n.line_uid as came_uid
+        {#- one join both ways, on line_uid alone: the table's lines staged no more, the staged
+            lines it lacks -#}
+        select t.line_uid as went_uid, n.line_uid as came_uid
         from now_ n
-        full outer join {{ this }} t
+        full outer join (select line_uid from {{ this }}) t
             on t.line_uid = n.line_uid
         where t.line_uid is null
            or n.line_uid is null
     ),
 
     went_ as (
-        select went_uid as line_uid, source, store_code, line_role, line_id
-        from compared_
-        where went_uid is not null
+        select line_uid, source, store_code, line_role, line_id
+        from {{ this }}
+        where line_uid in (select went_uid from compared_ where went_uid is not null)
     ),
 
     came_ as (
@@ -151,35 +127,6 @@
     select line_uid from came_
     union
     select line_uid from reattached_
-    {%- endif -%}
-  {%- else -%}
-    select 1
-  {%- endif -%}
-{%- endmacro %}
-
-
-{#- Pre-hook: the delta, with the recomputed lines' rows as they were (before kept_reset
-    deletes them), and what it is a change from. -#}
-{% macro kept_lines_delta_create(since) -%}
-  {%- if keeps_tables() and is_incremental() and since is not none -%}
-    create table {{ kept_lines_delta(this) }} as
-    select record_id, line_uid, false as added
-    from {{ this }}
-    where line_uid in (select line_uid from {{ kept_changed_relation() }});
-    comment on table {{ kept_lines_delta(this) }} is 'memberflow lines_delta as of {{ run_value("as_of_date") }} from {{ since }} run {{ identity_state_part(this_table_held("lines")[1], "run") }}'
-  {%- else -%}
-    select 1
-  {%- endif -%}
-{%- endmacro %}
-
-
-{#- Post-hook: the recomputed lines' rows as they are now. -#}
-{% macro kept_lines_delta_finish(since) -%}
-  {%- if keeps_tables() and is_incremental() and since is not none -%}
-    insert into {{ kept_lines_delta(this) }}
-    select record_id, line_uid, true as added
-    from {{ this }}
-    where line_uid in (select line_uid from {{ kept_changed_relation() }})
   {%- else -%}
     select 1
   {%- endif -%}

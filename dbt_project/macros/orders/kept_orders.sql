@@ -96,13 +96,13 @@
     path. The others are the kept tables' (macros/engine/kept_tables.sql).
 
     When the lines' delta is a change from the lines this table was built from
-    (kept_lines_delta_from), only the records of the lines recomputed are compared by their
+    (kept_delta_from), only the records of the lines recomputed are compared by their
     lines; otherwise every record is. Persons are compared for every record. -#}
 {% macro kept_orders_prepare() -%}
   {%- set since = kept_orders_as_of() if execute and is_incremental() else none -%}
   {%- if since is not none -%}
-    {%- set by_delta = kept_lines_delta_from(since, identity_state_part(this_table_held('orders')[1], 'run')) -%}
-    {%- set delta = kept_lines_delta(ref('int_orders__lines')) -%}
+    {%- set by_delta = kept_delta_from(ref('int_orders__lines'), 'lines', since, kept_built_by('orders')) -%}
+    {%- set delta = kept_delta(ref('int_orders__lines')) -%}
     create or replace table {{ kept_changed_relation() }} as
     with
     {%- if by_delta %}

@@ -3,8 +3,10 @@
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
     pre_hook=["{{ kept_totals_prepare() }}", "{{ kept_reset(kept_totals_as_of(), 'one_id') }}"],
-    post_hook=["{{ kept_drop_changed() }}", "{{ kept_mark('member_totals', kept_totals_state() if keeps_tables() else '') }}"],
+    post_hook=["{{ kept_drop_changed() }}",
+               "{{ kept_mark('member_totals', (kept_totals_state() ~ ' run ' ~ invocation_id) if keeps_tables() else '') }}"],
 ) }}
+-- depends_on: {{ ref('int_orders__unified') }}
 {#- Each person's valid orders up to D summed up (SPEC §5): one row per one_id with a valid order.
     Dates, lifetime and 365-day (D-364 … D) counts and amounts, gross and discount, orders per
     channel, distinct stores and the preferred hour (most orders, ties → the earlier hour).

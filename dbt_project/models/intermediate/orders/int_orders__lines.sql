@@ -2,10 +2,11 @@
     materialized=staging_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
-    pre_hook=["{{ kept_lines_prepare(kept_lines_as_of()) }}",
-              "{{ kept_lines_delta_create(kept_lines_as_of()) }}",
+    pre_hook=["{{ kept_delta_drop() }}",
+              "{{ kept_lines_prepare(kept_lines_as_of()) }}",
+              "{{ kept_delta_create(kept_lines_as_of(), 'lines', 'line_uid', ['record_id', 'line_uid']) }}",
               "{{ kept_reset(kept_lines_as_of(), 'line_uid') }}"],
-    post_hook=["{{ kept_lines_delta_finish(kept_lines_as_of()) }}",
+    post_hook=["{{ kept_delta_finish(kept_lines_as_of(), 'line_uid', ['record_id', 'line_uid']) }}",
                "{{ kept_drop_changed() }}",
                "{{ kept_mark('lines', kept_lines_built_state(run_value('as_of_date')) if keeps_tables() else '') }}"],
 ) }}
@@ -29,17 +30,14 @@
 {#- brought forward: only the lines listed in the work table (the sales a REFUND line is
     attached to are looked up among all lines) -#}
 {%- set only = kept_changed_relation() if since is not none else none %}
-with pos as (
-    select * from {{ ref('stg_pos__lines') }}
-),
-
-pos_out as (
-    select * from pos
-    {%- if only is not none %}
-    where line_uid in (select line_uid from {{ only }})
-    {%- endif %}
-),
-
+{#- the POS lines to write (all, or those listed), named at each use, not through a CTE: a CTE
+    read twice is materialized whole (6 M wide rows at 1 M members) -#}
+{%- if only is none %}
+{%- set pos_out = ref('stg_pos__lines') %}
+{%- else %}
+{%- set pos_out = '(select * from ' ~ ref('stg_pos__lines') ~ ' where line_uid in (select line_uid from ' ~ only ~ '))' %}
+{%- endif %}
+with
 refund_sales as (
     {#- each REFUND line whose sale (same store, ref_order_no) is known as of D, with that sale -#}
     select
@@ -50,8 +48,8 @@ refund_sales as (
         s.phone_hash,
         s.openid_hash,
         s.member_card_hash
-    from pos_out r
-    inner join pos s
+    from {{ pos_out }} r
+    inner join {{ ref('stg_pos__lines') }} s
         on s.store_code = r.store_code
        and s.order_no = r.ref_order_no
     where r.order_type = 'REFUND'
@@ -91,7 +89,7 @@ pos_lines as (
         case when p.member_card_hash = s.member_card_hash then null else p.member_card_hash end as member_card_hash,
         cast(null as {{ dbt.type_string() }}) as meituan_user_hash,
         cast(null as {{ dbt.type_string() }}) as eleme_user_hash
-    from pos_out p
+    from {{ pos_out }} p
     left join refund_sales s
         on s.store_code = p.store_code
        and s.order_no = p.order_no
