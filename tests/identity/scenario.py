@@ -22,7 +22,8 @@ Delivered 2024-05-01 (D1):
 - S   a POS sale with a partial refund; R9 a refund whose sale is unknown.
 - L   a POS sale L1 (its refund comes on D2); a refund LR2 of sale L2, which is not delivered yet.
 - M   a POS sale M1; file pos_m.csv: its refund MR1 of 5.00.
-- K   file pos_k.csv: orders K1 and K2.  J: file mt_z.csv: Meituan order J1 completed.
+- K   file pos_k.csv: orders K1 and K2; the day's file: KR2, a refund of 4.00 of K2.
+- J   file mt_z.csv: Meituan order J1 completed.
 - BC  a card on orders with five phones (at the limit) and one with the blocklisted phone (which
       does not count).
 - Q   a card on 11 orders in one day (junk): Q01..Q10 in the day's file (Q01 and Q02 with an
@@ -35,7 +36,8 @@ Delivered 2024-05-02 (D2):
 - H   a sixth openid with H's phone: the phone becomes junk; H splits, the part with the most
       identifiers (OH1 + card) keeps the id, OH2..OH5 get new ids.
 - I   delete event (PIPL).
-- K   pos_k.csv re-delivered with changed content (K1 paid 35, K2 gone).
+- K   pos_k.csv re-delivered with changed content (K1 paid 35, K2 gone: KR2 is a refund-only
+      order now).
 - J   mt_a.csv carries J1 refunded; mt_z.csv re-delivered identical (skipped: J1 stays refunded).
 - L   L1's refund LR1 arrives (a D1 order becomes partially refunded); sale L2 arrives (dated D1):
       LR2 is no longer an order of its own but L2's refund.
@@ -198,6 +200,7 @@ def write_landing(raw: Path, ids: Ids) -> None:
         _pos("L1", t + "20:00:00", "40.00", card="VIP_L", ids=ids),
         _pos("LR2", t + "20:40:00", "-5.00", order_type="REFUND", ref="L2", ids=ids),
         _pos("M1", t + "21:00:00", "60.00", card="VIP_M", ids=ids),
+        _pos("KR2", t + "19:20:00", "-4.00", store="SH002", order_type="REFUND", ref="K2", ids=ids),
     ]
     m_v1 = [_pos("MR1", t + "21:30:00", "-5.00", order_type="REFUND", ref="M1", ids=ids)]
     write_raw(raw, "pos_lines", m_v1, D1, "pos_m.csv")

@@ -304,7 +304,7 @@ def test_a_late_refund_and_a_late_sale_change_the_orders_of_an_earlier_day(built
     assert (sale["order_status"], str(sale["net_amount_yuan"]), sale["business_date"]) == (
         "partially_refunded", "25.00", date(2024, 5, 1))
     assert sale["one_id"] == late["one_id"]
-    assert sorted(r["refund_order_no"] for r in s["d2"]["orphan_refunds"]) == ["R9"]
+    assert sorted(r["refund_order_no"] for r in s["d2"]["orphan_refunds"]) == ["KR2", "R9"]
     # a refund delivered again with another amount: the same order (its sale line is unchanged)
     assert str(d1["pos:SH001:M1"]["net_amount_yuan"]) == "55.00"
     assert str(d2["pos:SH001:M1"]["net_amount_yuan"]) == "52.00"
@@ -347,6 +347,15 @@ def test_lines_brought_forward_drive_the_orders_and_the_pairs(built):
     _, s, _, _, statements = built
     assert s["d2"]["lines"] == s["d2_whole"]["lines"]
     assert s["d2_again"]["lines"] == s["d2"]["lines"]
+    # after part of the graph was rebuilt alone for D1, D2's lines, orders and persons' totals
+    # (brought forward by the deltas) are still D2's rebuilt whole
+    for table in ("lines", "kept_orders", "kept_totals"):
+        assert s["d2_after_part"][table] == s["d2_whole"][table], table
+    # K2's line went with its file's re-delivery: its refund KR2, a line that did not change,
+    # was recomputed as an order of its own
+    d1, d2 = s["d1"]["orders"], s["d2"]["orders"]
+    assert d1["pos:SH002:K2"]["order_status"] == "partially_refunded" and "pos:SH002:KR2" not in d1
+    assert d2["pos:SH002:KR2"]["order_status"] == "refund_only" and "pos:SH002:K2" not in d2
     assert s["d1_again"]["lines"] == s["d1"]["lines"]
     changed = {row[1] for row in set(s["d1"]["lines"]) ^ set(s["d2"]["lines"])}  # line_uid
     assert len(changed) >= 10, changed

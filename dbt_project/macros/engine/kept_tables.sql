@@ -1,10 +1,14 @@
 {#- The kept tables: tables that a build on DuckDB brings forward from the D they hold instead of
-    rebuilding them (the staging base tables, macros/staging/staged_versions.sql; the orders,
-    macros/orders/kept_orders.sql; the persons' order totals, macros/facts/kept_member_totals.sql).
-    A table's comment says what it holds (kept_mark, read back by this_table_held); the orders and
-    the totals also list, in a pre-hook, the keys a build recomputes in the relation
-    <table>__changed (kept_changed_relation), remove them (kept_reset) and drop the list after
-    the build (kept_drop_changed). On other engines they are plain tables, rebuilt whole. -#}
+    rebuilding them (the staging base tables, macros/staging/staged_versions.sql; the order
+    lines, macros/orders/kept_lines.sql; the orders, macros/orders/kept_orders.sql; the persons'
+    order totals, macros/facts/kept_member_totals.sql; the OneID graph has its own,
+    macros/identity/kept_identity.sql). A table's comment says what it holds (kept_mark, read
+    back by this_table_held: its D, what it was built from, and for the lines, orders and totals
+    the dbt invocation that built it); the lines, orders and totals also list, in a pre-hook,
+    the keys a build recomputes in the relation <table>__changed (kept_changed_relation), remove
+    them (kept_reset) and drop the list after the build (kept_drop_changed). The lines and the
+    orders hand on what they recomputed (the deltas, below). On other engines they are plain
+    tables, rebuilt whole. -#}
 
 {#- What the kept table `relation` says it holds, from the comment kept_mark set ("memberflow
     <kind> as of YYYY-MM-DD <state>"): [D, state]; none when it has no such comment. -#}

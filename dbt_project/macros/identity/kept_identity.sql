@@ -94,7 +94,7 @@
 {#- The version of the brought-forward path (the prepare macros below, the connected_components
     algorithm): raise it when they change, so that every chain table is rebuilt once. -#}
 {% macro identity_kept_version() -%}
-  {{ return(2) }}
+  {{ return(3) }}
 {%- endmacro %}
 
 

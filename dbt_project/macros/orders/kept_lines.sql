@@ -26,15 +26,29 @@
     other deliveries up to its D, or of other logic is emptied and refilled, and hands on no
     delta, as under `--full-refresh`. Spark: a plain table, rebuilt whole every build. -#}
 
-{#- A digest of what the rows mean besides their staged versions: this model's SQL, the
-    platform shops' stores and the version of the kept path (raise it when the macros below
-    change, so that every table is rebuilt once). -#}
+{#- The SQL the order lines are made of: this model and the staging views it reads, as written,
+    and the macros they call, as rendered. A change of any of them rebuilds the lines (and the
+    orders, whose digest includes it) whole. -#}
+{% macro order_lines_logic() -%}
+  {%- set codes = [] -%}
+  {%- for name in ['int_orders__lines', 'stg_pos__lines', 'stg_meituan__orders', 'stg_eleme__orders',
+                   'stg_miniprogram__orders'] -%}
+    {%- do codes.append(graph.nodes.get('model.' ~ project_name ~ '.' ~ name, {}).get('raw_code', '')) -%}
+  {%- endfor -%}
+  {%- do codes.append(fen_to_yuan('x') ~ dbt.concat(['a', 'b']) ~ dbt.type_string()) -%}
+  {{ return(codes | join('|')) }}
+{%- endmacro %}
+
+
+{#- A digest of what the rows mean besides their staged versions: the lines' SQL
+    (order_lines_logic), the platform shops' stores and the version of the kept path (raise it
+    when the macros below change, so that every table is rebuilt once). -#}
 {% macro kept_lines_logic_digest() -%}
   {%- set found = run_query(
       "select coalesce(md5(string_agg(store_code || '|' || coalesce(meituan_shop_id, '') || '|' || "
       ~ "coalesce(eleme_shop_id, ''), ',' order by store_code, meituan_shop_id, eleme_shop_id)), '') from "
       ~ ref('stg_stores')) -%}
-  {{ return(local_md5(model.raw_code ~ '|' ~ found.columns[0].values()[0] ~ '|1')) }}
+  {{ return(local_md5(order_lines_logic() ~ '|' ~ found.columns[0].values()[0] ~ '|1')) }}
 {%- endmacro %}
 
 

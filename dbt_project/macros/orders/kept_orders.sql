@@ -14,9 +14,15 @@
     were (macro line_uid: table, delivery day, file rank, line). So the table's comment records
     the D it holds, a digest of the order tables' deliveries up to that D (the staging tables'
     digest, macro staged_deliveries_digest) and a digest of the logic (the order SQL and the
-    store master): "memberflow orders as of YYYY-MM-DD deliveries <md5> logic <md5>". A table of a
-    later D, of other deliveries up to its D, or of other logic is emptied and refilled, as is
-    any table under `--full-refresh`. Spark: a plain table, rebuilt whole every build. -#}
+    store master) and the dbt invocation that built it: "memberflow orders as of YYYY-MM-DD
+    deliveries <md5> logic <md5> run <invocation>". A table of a later D, of other deliveries up
+    to its D, or of other logic is emptied and refilled, as is any table under `--full-refresh`.
+    Spark: a plain table, rebuilt whole every build.
+
+    The lines' delta (macros/orders/kept_lines.sql) spares most of the comparison: when it is a
+    change from the lines this table was built from (same D0 and invocation), only the records
+    in it are compared by their lines. The table hands on its own delta (record_id, one_id of
+    the orders recomputed), by which the persons' order totals recompute only those persons. -#}
 
 {% macro kept_orders_tables() -%}
   {{ return(['pos_lines', 'meituan_orders', 'eleme_orders', 'miniprogram_orders']) }}
@@ -24,16 +30,15 @@
 
 
 {#- A digest of what the rows mean besides their lines and persons: the order SQL (this model,
-    int_orders__lines and macros orders_from_lines and record_fingerprints, as written) and the
-    platform shops' stores. -#}
+    the lines' SQL (order_lines_logic) and macros orders_from_lines and record_fingerprints) and
+    the platform shops' stores. -#}
 {% macro kept_orders_logic_digest() -%}
   {%- set found = run_query(
       "select coalesce(md5(string_agg(store_code || '|' || coalesce(meituan_shop_id, '') || '|' || "
       ~ "coalesce(eleme_shop_id, ''), ',' order by store_code, meituan_shop_id, eleme_shop_id)), '') from "
       ~ ref('stg_stores')) -%}
-  {%- set lines_model = graph.nodes.get('model.' ~ project_name ~ '.int_orders__lines', {}) -%}
   {{ return(local_md5(orders_from_lines('lines_') ~ '|' ~ record_fingerprints('lines_') ~ '|'
-                      ~ lines_model.get('raw_code', '') ~ '|'
+                      ~ order_lines_logic() ~ '|'
                       ~ model.raw_code ~ '|' ~ found.columns[0].values()[0])) }}
 {%- endmacro %}
 
