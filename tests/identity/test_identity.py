@@ -94,7 +94,12 @@ def built(tmp_path_factory):
                               ("d1_again", D1, ["run", *SELECTION]),
                               # part of the graph built alone, then a day's build
                               ("d1_part", D1, ["run", "--select", "int_identity__occurrences"]),
-                              ("d2_after_part", D2, ["build", *SELECTION])]:
+                              ("d2_after_part", D2, ["build", *SELECTION]),
+                              # the orders and the persons' totals built in separate invocations
+                              # (as the bench's staged full build does), then a day's build
+                              ("d1_orders", D1, ["run", "--select", "+int_orders__unified"]),
+                              ("d1_totals", D1, ["run", "--select", "int_orders_valid_as_of", "int_member_order_totals"]),
+                              ("d2_split", D2, ["build", *SELECTION])]:
         log = target / "logs" / "dbt.log"
         log.unlink(missing_ok=True)  # this build's statements only
         result = run_dbt(settings, args, as_of_date=date.fromisoformat(as_of), target_path=target)
@@ -351,6 +356,7 @@ def test_lines_brought_forward_drive_the_orders_and_the_pairs(built):
     # (brought forward by the deltas) are still D2's rebuilt whole
     for table in ("lines", "kept_orders", "kept_totals"):
         assert s["d2_after_part"][table] == s["d2_whole"][table], table
+        assert s["d2_split"][table] == s["d2_whole"][table], table
     # K2's line went with its file's re-delivery: its refund KR2, a line that did not change,
     # was recomputed as an order of its own
     d1, d2 = s["d1"]["orders"], s["d2"]["orders"]
@@ -364,7 +370,7 @@ def test_lines_brought_forward_drive_the_orders_and_the_pairs(built):
     pairs_head = '"intermediate"."int_identity__occurrences__delta" as'
     for build, orders_by_delta, pairs_by_delta in [
             ("d1", None, None), ("d2", True, True), ("d2_again", True, True), ("d2_whole", None, None),
-            ("d1_again", None, None), ("d2_after_part", True, None)]:
+            ("d1_again", None, None), ("d2_after_part", True, None), ("d2_split", True, True)]:
         for head, by_delta in [(orders_head, orders_by_delta), (pairs_head, pairs_by_delta)]:
             sql = _statement(statements[build], head)
             assert (None if sql is None else "int_orders__lines__delta" in sql) == by_delta, (build, head)
@@ -404,7 +410,10 @@ def test_member_order_totals_brought_forward_equal_a_build_from_scratch(built):
     the orders' delta when the orders were built in the same build as the totals as of D1."""
     _, s, _, compiled, statements = built
     for build, by_delta in [("d1", None), ("d2", True), ("d2_again", True), ("d2_whole", None),
-                            ("d1_again", None), ("d2_after_part", True)]:
+                            ("d1_again", None), ("d2_after_part", True),
+                            # the totals built apart from the orders they read: the orders' delta
+                            # still starts from those orders
+                            ("d2_split", True)]:
         sql = _statement(statements[build], '"intermediate"."int_member_order_totals__changed" as')
         assert (None if sql is None else "int_orders__unified__delta" in sql) == by_delta, build
     assert "int_member_order_totals__changed" not in compiled["d1"][TOTALS_SQL]

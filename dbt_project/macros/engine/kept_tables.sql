@@ -125,8 +125,9 @@
     before kept_reset deletes them) and as they are (added true, kept_delta_finish), with the
     columns a later model needs. The delta's comment says what it is a change from: "memberflow
     <kind>_delta as of D from D0 run <invocation>" (the table as of D0 and the dbt invocation
-    that built it). A model built from that table as of D0 in that invocation may bring itself
-    forward by the delta (kept_delta_from); a table rebuilt whole hands on none. -#}
+    that built it). A model that records having read that very table (kept_read_mark: its D0 and
+    that invocation) may bring itself forward by the delta (kept_delta_from); a table rebuilt
+    whole hands on none. -#}
 
 {% macro kept_delta(relation) -%}
   {{ return(relation.incorporate(path={"identifier": relation.identifier ~ "__delta"})) }}
@@ -151,7 +152,7 @@
     select {{ columns | join(', ') }}, false as added
     from {{ this }}
     where {{ key }} in (select {{ key }} from {{ kept_changed_relation() }});
-    comment on table {{ kept_delta(this) }} is 'memberflow {{ kind }}_delta as of {{ run_value("as_of_date") }} from {{ since }} run {{ identity_state_part(this_table_held(kind)[1], "run") }}'
+    comment on table {{ kept_delta(this) }} is 'memberflow {{ kind }}_delta as of {{ run_value("as_of_date") }} from {{ since }} run {{ kept_held_part(kind, "run") }}'
   {%- else -%}
     select 1
   {%- endif -%}
@@ -172,8 +173,9 @@
 
 
 {#- For a model kept on the kept table `relation` (of `kind`): whether its delta is a change
-    from that table as of `since` built by the invocation `run` (the model's own D and build)
-    to this build's D. -#}
+    from that table as of `since` built by the invocation `run` to this build's D. `since` is
+    the model's own D0 and `run` the build of `relation` it last read (kept_read_mark), so the
+    delta starts from the very rows the model was built from. -#}
 {% macro kept_delta_from(relation, kind, since, run) -%}
   {%- if not keeps_tables() or since is none or not run -%}
     {{ return(false) }}
@@ -183,9 +185,18 @@
 {%- endmacro %}
 
 
-{#- The invocation that built this model's kept table of `kind` (its comment's "run"); none when
-    not kept or not recorded. -#}
-{% macro kept_built_by(kind) -%}
+{#- The word after `key` in this model's kept table's comment (of `kind`): "run" the invocation
+    that built it, or the name a kept_read_mark gave a table it read; none when not kept or not
+    recorded. -#}
+{% macro kept_held_part(kind, key) -%}
   {%- set held = this_table_held(kind) -%}
-  {{ return(identity_state_part(held[1], 'run') if held is not none else none) }}
+  {{ return(identity_state_part(held[1], key) if held is not none else none) }}
+{%- endmacro %}
+
+
+{#- For a model's comment: "<name> <invocation>", the build of the kept table `relation` (of
+    `kind`) it read in this build (as that table's comment says now). -#}
+{% macro kept_read_mark(name, relation, kind) -%}
+  {%- set held = table_held(relation, kind) -%}
+  {{ return(name ~ ' ' ~ (identity_state_part(held[1], 'run') if held is not none else 'none')) }}
 {%- endmacro %}

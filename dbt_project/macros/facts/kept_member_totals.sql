@@ -9,13 +9,13 @@
     new day, a late refund, a re-delivered file, a OneID merge or split, a deleted person) and
     the persons with an order that left the window since the D the table holds. Every other
     person's row is what a whole build would give. When the orders' delta is a change from the
-    orders this table was built from (the same D0 and dbt invocation, kept_delta_from), the
+    orders this table was built from (its D0 and the build of the orders it read, kept_delta_from), the
     persons of the orders in it (as they were and as they are) are the ones whose orders may
     differ, and nothing is compared.
 
     The table's comment records the D it holds and a digest of the logic (this model's SQL, the
-    fingerprint and the window) and the invocation that built it: "memberflow member_totals as of
-    YYYY-MM-DD logic <md5> run <invocation>". A table
+    fingerprint and the window), the invocation that built it and the build of the orders it read:
+    "memberflow member_totals as of YYYY-MM-DD logic <md5> run <invocation> orders <invocation>". A table
     of a later D or of other logic is emptied and refilled, as is any table under
     `--full-refresh`. Spark: a plain table, rebuilt whole every build. -#}
 
@@ -54,7 +54,7 @@
     {%- set window_days = cfg('window_days') | int -%}
     {%- set orders = ref('int_orders__unified') -%}
     create or replace table {{ kept_changed_relation() }} as
-    {%- if kept_delta_from(orders, 'orders', since, kept_built_by('member_totals')) %}
+    {%- if kept_delta_from(orders, 'orders', since, kept_held_part('member_totals', 'orders')) %}
     {#- the orders' delta is a change from the orders this table was built from: the persons
         of the orders recomputed, as they were and as they are #}
     select one_id

@@ -14,13 +14,14 @@
     were (macro line_uid: table, delivery day, file rank, line). So the table's comment records
     the D it holds, a digest of the order tables' deliveries up to that D (the staging tables'
     digest, macro staged_deliveries_digest) and a digest of the logic (the order SQL and the
-    store master) and the dbt invocation that built it: "memberflow orders as of YYYY-MM-DD
-    deliveries <md5> logic <md5> run <invocation>". A table of a later D, of other deliveries up
+    store master), the dbt invocation that built it and the build of the lines it read:
+    "memberflow orders as of YYYY-MM-DD deliveries <md5> logic <md5> run <invocation> lines
+    <invocation>". A table of a later D, of other deliveries up
     to its D, or of other logic is emptied and refilled, as is any table under `--full-refresh`.
     Spark: a plain table, rebuilt whole every build.
 
     The lines' delta (macros/orders/kept_lines.sql) spares most of the comparison: when it is a
-    change from the lines this table was built from (same D0 and invocation), only the records
+    change from the lines this table was built from (same D0 and build of the lines), only the records
     in it are compared by their lines. The table hands on its own delta (record_id, one_id of
     the orders recomputed), by which the persons' order totals recompute only those persons. -#}
 
@@ -50,11 +51,13 @@
 {%- endmacro %}
 
 
-{#- What the table built in this invocation holds besides its D: the deliveries, the logic and
-    the invocation (which tells whether the lines' delta is a change from the lines it was built
-    from). -#}
+{#- What the table built in this invocation holds besides its D: the deliveries, the logic, the
+    invocation (which tells the persons' order totals whether the orders' delta is a change
+    from the orders they read) and the build of the lines it read (which tells the next build
+    whether the lines' delta is a change from those lines). -#}
 {% macro kept_orders_built_state(through) -%}
-  {{ return(kept_orders_state(through) ~ ' run ' ~ invocation_id) }}
+  {{ return(kept_orders_state(through) ~ ' run ' ~ invocation_id ~ ' '
+            ~ kept_read_mark('lines', ref('int_orders__lines'), 'lines')) }}
 {%- endmacro %}
 
 
@@ -106,7 +109,7 @@
 {% macro kept_orders_prepare() -%}
   {%- set since = kept_orders_as_of() if execute and is_incremental() else none -%}
   {%- if since is not none -%}
-    {%- set by_delta = kept_delta_from(ref('int_orders__lines'), 'lines', since, kept_built_by('orders')) -%}
+    {%- set by_delta = kept_delta_from(ref('int_orders__lines'), 'lines', since, kept_held_part('orders', 'lines')) -%}
     {%- set delta = kept_delta(ref('int_orders__lines')) -%}
     create or replace table {{ kept_changed_relation() }} as
     with

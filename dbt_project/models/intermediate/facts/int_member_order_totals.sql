@@ -4,7 +4,7 @@
     on_schema_change='sync_all_columns',
     pre_hook=["{{ kept_totals_prepare() }}", "{{ kept_reset(kept_totals_as_of(), 'one_id') }}"],
     post_hook=["{{ kept_drop_changed() }}",
-               "{{ kept_mark('member_totals', (kept_totals_state() ~ ' run ' ~ invocation_id) if keeps_tables() else '') }}"],
+               "{{ kept_mark('member_totals', (kept_totals_state() ~ ' run ' ~ invocation_id ~ ' ' ~ kept_read_mark('orders', ref('int_orders__unified'), 'orders')) if keeps_tables() else '') }}"],
 ) }}
 -- depends_on: {{ ref('int_orders__unified') }}
 {#- Each person's valid orders up to D summed up (SPEC §5): one row per one_id with a valid order.
