@@ -4,12 +4,14 @@ and marts.orders, brought forward from the previous copy, replaces exactly the r
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from assets.publish import BI_FILE_NAME, BI_SCHEMAS, publish_bi_copy
+from orchestration.dbt_cli import run_dbt
 
 
 def _differences(bi_file: Path, warehouse: Path) -> dict[str, int]:
@@ -106,3 +108,31 @@ def test_orders_are_copied_whole_when_their_columns_change_or_a_key_is_null(ware
     null_key = publish_bi_copy(warehouse, bi)
     assert "marts.orders" not in null_key.carried
     assert not any(_differences(bi / BI_FILE_NAME, warehouse).values())
+
+
+def test_orders_follow_the_orders_delta_after_a_build(demo_build, warehouse: Path, tmp_path: Path):
+    """A copy records which build of the orders it copied. After the next day's build, whose
+    orders' delta starts from that build, the copy replaces only the orders in the delta (no
+    row is hashed) and equals the warehouse; after a rerun of the day, nothing."""
+    settings = demo_build.settings.with_paths(warehouse=warehouse)
+    target = tmp_path / "target"
+    orders = ["run", "--select", "+orders"]
+    run_dbt(settings, orders, as_of_date=demo_build.through - timedelta(days=1), target_path=target)
+    bi = tmp_path / "bi"
+    first = publish_bi_copy(warehouse, bi)
+    assert first.by_delta == set() and first.carried == {}
+
+    run_dbt(settings, orders, as_of_date=demo_build.through, target_path=target)
+    day = publish_bi_copy(warehouse, bi)
+    assert day.by_delta == {"marts.orders"}
+    assert 0 < day.carried["marts.orders"] < day.rows["marts.orders"] // 10
+    assert not any(_differences(bi / BI_FILE_NAME, warehouse).values())
+
+    run_dbt(settings, orders, as_of_date=demo_build.through, target_path=target)
+    again = publish_bi_copy(warehouse, bi)
+    assert again.by_delta == {"marts.orders"} and again.carried == {"marts.orders": 0}
+    assert not any(_differences(bi / BI_FILE_NAME, warehouse).values())
+
+    # the same build copied twice: the delta starts from an earlier build than the copy's
+    twice = publish_bi_copy(warehouse, bi)
+    assert twice.by_delta == set() and twice.carried == {"marts.orders": 0}

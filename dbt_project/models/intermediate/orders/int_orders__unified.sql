@@ -4,9 +4,9 @@
     on_schema_change='sync_all_columns',
     pre_hook=["{{ kept_delta_drop() }}",
               "{{ kept_orders_prepare() }}",
-              "{{ kept_delta_create(kept_orders_as_of(), 'orders', 'record_id', ['record_id', 'one_id']) }}",
+              "{{ kept_delta_create(kept_orders_as_of(), 'orders', 'record_id', ['record_id', 'one_id', 'order_key']) }}",
               "{{ kept_reset(kept_orders_as_of(), 'record_id') }}"],
-    post_hook=["{{ kept_delta_finish(kept_orders_as_of(), 'record_id', ['record_id', 'one_id']) }}",
+    post_hook=["{{ kept_delta_finish(kept_orders_as_of(), 'record_id', ['record_id', 'one_id', 'order_key']) }}",
                "{{ kept_drop_changed() }}",
                "{{ kept_mark('orders', kept_orders_built_state(run_value('as_of_date')) if keeps_tables() else '') }}"],
 ) }}
@@ -25,8 +25,9 @@
     orders_from_lines). one_id: the person of the order's record (null: anonymous or deleted).
     record_id, line_count, lines_fingerprint: what the table is kept by on DuckDB, where a build
     recomputes only the orders whose lines or person changed (macros/orders/kept_orders.sql) and
-    hands them on in int_orders__unified__delta (record_id, one_id: as they were and as they
-    are), by which the persons' order totals recompute only those persons. -#}
+    hands them on in int_orders__unified__delta (record_id, one_id, order_key: as they were and
+    as they are), by which the persons' order totals recompute only those persons and the BI
+    copy replaces only those orders. -#}
 {%- set since = kept_orders_as_of() %}
 {#- the whole build reads the lines view where it needs them (a CTE read four times would be
     materialized: 12 M wide rows); the brought-forward one reads the changed orders' lines -#}
