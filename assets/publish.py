@@ -261,7 +261,9 @@ def publish_bi_copy(warehouse: Settings | Path, publish_dir: Path) -> Published:
 def bi_copy(context: AssetExecutionContext, memberflow: MemberflowConfig) -> dg.MaterializeResult:
     settings = memberflow.settings()
     published = publish_bi_copy(settings, settings.publish_dir)
-    carried = ", ".join(f"{t} brought forward ({n:,} rows replaced)" for t, n in published.carried.items())
+    carried = ", ".join(f"{t} brought forward ({n:,} rows replaced, "
+                        f"{'listed by its delta' if t in published.by_delta else 'found by comparing rows'})"
+                        for t, n in published.carried.items())
     context.log.info(f"published {len(published.rows)} tables to {settings.publish_dir / BI_FILE_NAME}"
                      + (f"; {carried}" if carried else ""))
     return dg.MaterializeResult(
@@ -270,5 +272,6 @@ def bi_copy(context: AssetExecutionContext, memberflow: MemberflowConfig) -> dg.
             "tables": len(published.rows),
             "rows": dg.MetadataValue.json(published.rows),
             "rows_replaced": dg.MetadataValue.json(published.carried),
+            "replaced_by_delta": dg.MetadataValue.json(sorted(published.by_delta)),
         }
     )
