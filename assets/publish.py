@@ -21,7 +21,10 @@ records, in ``main.published_from``, the kept table's comment (its D and the dbt
 it) and the view's SQL as it copied them. When the kept table's delta starts from exactly that
 build and the view is the same, the keys in the delta are the only ones whose rows may differ,
 and only they are replaced. Anything else (no record, another build, a table rebuilt whole, a
-Spark warehouse) compares every row as above.
+Spark warehouse) compares every row as above. This trusts that only dbt writes the kept table:
+a row changed by hand is not in any delta. A copy whose row count then differs from the
+warehouse's is compared row by row at once; otherwise the next whole rebuild of the table (or
+deleting the BI file) heals it.
 """
 
 import os
@@ -90,6 +93,10 @@ def _previous_copy(target: Path, staging: Path) -> bool:
     return True
 
 
+def _count(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> int:
+    return con.execute(f"select count(*) from {_q(catalog)}.{_q(schema)}.{_q(table)}").fetchone()[0]
+
+
 def _source_state(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str | None:
     """What the warehouse's CARRIED view is made of now: the comment of the kept table it shows
     and the view's SQL; None when it is not such a view (or the catalog cannot tell)."""
@@ -115,7 +122,7 @@ def _delta_keys(con: duckdb.DuckDBPyConnection, schema: str, table: str, key: st
     when that delta starts from the very build the copy recorded (``copied``, _source_state then)
     and the view is unchanged; None otherwise."""
     now = _source_state(con, schema, table)
-    if copied is None or now is None:
+    if copied is None or now is None or "\n" not in copied:
         return None
     (copied_comment, copied_view), (comment, view) = copied.split("\n", 1), now.split("\n", 1)
     kept_schema, kept_table, kind = CARRIED_FROM[(schema, table)]
@@ -216,7 +223,9 @@ def publish_bi_copy(warehouse: Settings | Path, publish_dir: Path) -> Published:
             if (schema, table) in carried:
                 keys = _delta_keys(con, schema, table, CARRIED[(schema, table)], copied_from.get((schema, table)))
                 replaced = _bring_forward(con, schema, table, CARRIED[(schema, table)], keys)
-                if replaced is None and keys is not None:  # a null key listed: compare every row
+                if keys is not None and (replaced is None or _count(con, "wh", schema, table) != _count(con, here, schema, table)):
+                    # a null key listed, or the copy's rows do not add up (the table was changed
+                    # outside dbt): compare every row
                     keys = None
                     replaced = _bring_forward(con, schema, table, CARRIED[(schema, table)])
                 if replaced is None:
