@@ -97,6 +97,14 @@ def _count(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str
     return con.execute(f"select count(*) from {_q(catalog)}.{_q(schema)}.{_q(table)}").fetchone()[0]
 
 
+def _wh_comment(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str | None:
+    """The comment of a table of the attached warehouse (None: no such table, or none)."""
+    found = con.execute(
+        "select comment from duckdb_tables() where database_name = 'wh' and schema_name = ? and table_name = ?",
+        [schema, table]).fetchone()
+    return found[0] if found else None
+
+
 def _source_state(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str | None:
     """What the warehouse's CARRIED view is made of now: the comment of the kept table it shows
     and the view's SQL; None when it is not such a view (or the catalog cannot tell)."""
@@ -104,17 +112,15 @@ def _source_state(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> st
         return None
     kept_schema, kept_table, _ = CARRIED_FROM[(schema, table)]
     try:
-        comment = con.execute(
-            "select comment from duckdb_tables() where database_name = 'wh' and schema_name = ? and table_name = ?",
-            [kept_schema, kept_table]).fetchone()
+        comment = _wh_comment(con, kept_schema, kept_table)
         view = con.execute(
             "select sql from duckdb_views() where database_name = 'wh' and schema_name = ? and view_name = ?",
             [schema, table]).fetchone()
     except duckdb.Error:
         return None
-    if not comment or not comment[0] or not view or not view[0]:
+    if not comment or not view or not view[0]:
         return None
-    return comment[0] + "\n" + view[0]
+    return comment + "\n" + view[0]
 
 
 def _delta_keys(con: duckdb.DuckDBPyConnection, schema: str, table: str, key: str, copied: str | None) -> str | None:
@@ -135,10 +141,7 @@ def _delta_keys(con: duckdb.DuckDBPyConnection, schema: str, table: str, key: st
         return None
     delta = f"{kept_table}__delta"
     try:
-        found = con.execute(
-            "select comment from duckdb_tables() where database_name = 'wh' and schema_name = ? and table_name = ?",
-            [kept_schema, delta]).fetchone()
-        if not found or found[0] != f"memberflow {kind}_delta as of {after[4]} from {before[4]} run {runs[0]}":
+        if _wh_comment(con, kept_schema, delta) != f"memberflow {kind}_delta as of {after[4]} from {before[4]} run {runs[0]}":
             return None
         if key not in {c for c, _ in _columns(con, "wh", kept_schema, delta)}:
             return None

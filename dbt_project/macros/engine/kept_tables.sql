@@ -185,6 +185,14 @@
 {%- endmacro %}
 
 
+{#- What this model's kept table holds (this_table_held), its state cut before " run ": what it
+    was built from, without the builds that made it and that it read. -#}
+{% macro kept_held_before_run(kind) -%}
+  {%- set held = this_table_held(kind) -%}
+  {{ return([held[0], identity_logic(held[1])] if held is not none else none) }}
+{%- endmacro %}
+
+
 {#- The word after `key` in this model's kept table's comment (of `kind`): "run" the invocation
     that built it, or the name a kept_read_mark gave a table it read; none when not kept or not
     recorded. -#}

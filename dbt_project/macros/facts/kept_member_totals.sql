@@ -35,8 +35,8 @@
 {#- The D the existing table holds when it can be brought forward to this build's D; none
     otherwise (no table, not incremental, a later D, other logic). -#}
 {% macro kept_totals_as_of() -%}
-  {%- set held = this_table_held('member_totals') -%}
-  {%- if held is not none and held[1].split(' run ')[0] == kept_totals_state() -%}
+  {%- set held = kept_held_before_run('member_totals') -%}
+  {%- if held is not none and held[1] == kept_totals_state() -%}
     {{ return(held[0]) }}
   {%- endif -%}
   {{ return(none) }}

@@ -149,18 +149,7 @@
 
 {#- The delta relation of this model. -#}
 {% macro identity_delta() -%}
-  {{ return(identity_relation(this.identifier, '__delta')) }}
-{%- endmacro %}
-
-
-{#- Pre-hook (first): drop the delta of the last build, so that a table rebuilt whole hands on
-    none (and what reads it is rebuilt whole too). -#}
-{% macro identity_delta_drop() -%}
-  {%- if keeps_tables() -%}
-    drop table if exists {{ identity_delta() }}
-  {%- else -%}
-    select 1
-  {%- endif -%}
+  {{ return(kept_delta(this)) }}
 {%- endmacro %}
 
 
@@ -540,7 +529,7 @@ where reason_rank = 1
       materialized=staging_materialization(),
       incremental_strategy='append',
       on_schema_change='fail',
-      pre_hook=["{{ identity_delta_drop() }}",
+      pre_hook=["{{ kept_delta_drop() }}",
                 "{{ " ~ prepare ~ "(identity_kept_as_of()) }}",
                 "{{ kept_reset_where(identity_kept_as_of(), '" ~ key ~ " in (select " ~ key ~ " from ' ~ identity_work('scope') ~ ')') }}"],
       post_hook=["{{ identity_work_drop(['scope', 'recomputed']) }}", "{{ identity_mark() }}"],

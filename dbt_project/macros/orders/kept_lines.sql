@@ -20,11 +20,11 @@
     digest of the logic (this model's SQL and the store master) and the dbt invocation that
     built it: "memberflow lines as of YYYY-MM-DD deliveries <md5> logic <md5> run <invocation>".
     The delta's says what it is a change from: "memberflow lines_delta as of D from D0 run
-    <invocation>" (the table as of D0 and the invocation that built it). A model that was built
-    from the lines as of D0 in that same invocation may bring itself forward by the delta
-    (kept_delta_from, macros/engine/kept_tables.sql); anything else reads the lines whole. A table of a later D, of
-    other deliveries up to its D, or of other logic is emptied and refilled, and hands on no
-    delta, as under `--full-refresh`. Spark: a plain table, rebuilt whole every build. -#}
+    <invocation>" (the table as of D0 and the invocation that built it). A model that records
+    having read the lines of that build as of its own D0 (kept_read_mark) may bring itself
+    forward by the delta (kept_delta_from, macros/engine/kept_tables.sql); anything else reads
+    the lines whole. A table of a later D, of other deliveries up to its D, or of other logic is
+    emptied and refilled, and hands on no delta, as under `--full-refresh`. Spark: a plain table, rebuilt whole every build. -#}
 
 {#- The SQL the order lines are made of: this model and the staging views it reads, as written,
     and the macros they call, as rendered. A change of any of them rebuilds the lines (and the
@@ -44,11 +44,7 @@
     (order_lines_logic), the platform shops' stores and the version of the kept path (raise it
     when the macros below change, so that every table is rebuilt once). -#}
 {% macro kept_lines_logic_digest() -%}
-  {%- set found = run_query(
-      "select coalesce(md5(string_agg(store_code || '|' || coalesce(meituan_shop_id, '') || '|' || "
-      ~ "coalesce(eleme_shop_id, ''), ',' order by store_code, meituan_shop_id, eleme_shop_id)), '') from "
-      ~ ref('stg_stores')) -%}
-  {{ return(local_md5(order_lines_logic() ~ '|' ~ found.columns[0].values()[0] ~ '|1')) }}
+  {{ return(local_md5(order_lines_logic() ~ '|' ~ store_master_digest() ~ '|1')) }}
 {%- endmacro %}
 
 
@@ -69,8 +65,8 @@
     otherwise (no table, not incremental, a later D, other deliveries up to its D, other
     logic). -#}
 {% macro kept_lines_as_of() -%}
-  {%- set held = this_table_held('lines') -%}
-  {%- if held is not none and held[1].split(' run ')[0] == kept_lines_state(held[0]) -%}
+  {%- set held = kept_held_before_run('lines') -%}
+  {%- if held is not none and held[1] == kept_lines_state(held[0]) -%}
     {{ return(held[0]) }}
   {%- endif -%}
   {{ return(none) }}

@@ -30,17 +30,24 @@
 {%- endmacro %}
 
 
-{#- A digest of what the rows mean besides their lines and persons: the order SQL (this model,
-    the lines' SQL (order_lines_logic) and macros orders_from_lines and record_fingerprints) and
-    the platform shops' stores. -#}
-{% macro kept_orders_logic_digest() -%}
+{#- A digest of the platform shops' stores (which store a Meituan or Ele.me shop is), as
+    staged: the part of the store master the order lines read. -#}
+{% macro store_master_digest() -%}
   {%- set found = run_query(
       "select coalesce(md5(string_agg(store_code || '|' || coalesce(meituan_shop_id, '') || '|' || "
       ~ "coalesce(eleme_shop_id, ''), ',' order by store_code, meituan_shop_id, eleme_shop_id)), '') from "
       ~ ref('stg_stores')) -%}
+  {{ return(found.columns[0].values()[0]) }}
+{%- endmacro %}
+
+
+{#- A digest of what the rows mean besides their lines and persons: the order SQL (this model,
+    the lines' SQL (order_lines_logic) and macros orders_from_lines and record_fingerprints) and
+    the platform shops' stores. -#}
+{% macro kept_orders_logic_digest() -%}
   {{ return(local_md5(orders_from_lines('lines_') ~ '|' ~ record_fingerprints('lines_') ~ '|'
                       ~ order_lines_logic() ~ '|'
-                      ~ model.raw_code ~ '|' ~ found.columns[0].values()[0])) }}
+                      ~ model.raw_code ~ '|' ~ store_master_digest())) }}
 {%- endmacro %}
 
 
@@ -64,8 +71,8 @@
 {#- The D the existing table holds when it can be brought forward to this build's D; none
     otherwise (no table, not incremental, a later D, other deliveries up to its D, other logic). -#}
 {% macro kept_orders_as_of() -%}
-  {%- set held = this_table_held('orders') -%}
-  {%- if held is not none and held[1].split(' run ')[0] == kept_orders_state(held[0]) -%}
+  {%- set held = kept_held_before_run('orders') -%}
+  {%- if held is not none and held[1] == kept_orders_state(held[0]) -%}
     {{ return(held[0]) }}
   {%- endif -%}
   {{ return(none) }}

@@ -1,7 +1,7 @@
 {{ config(
     materialized='connected_components',
     kept_where='identity_components_kept_where',
-    pre_hook=["{{ identity_delta_drop() }}",
+    pre_hook=["{{ kept_delta_drop() }}",
               "{{ identity_components_prepare(identity_kept_as_of()) }}"],
     post_hook=["{{ identity_work_drop(['scope']) }}", "{{ identity_mark() }}"],
 ) }}

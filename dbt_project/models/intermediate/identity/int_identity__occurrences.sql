@@ -2,7 +2,7 @@
     materialized=staging_materialization(),
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook=["{{ identity_delta_drop() }}",
+    pre_hook=["{{ kept_delta_drop() }}",
               "{{ identity_delta_create(identity_chain_as_of(), identity_occurrences_delta()) }}",
               "{{ identity_occurrences_reset(identity_chain_as_of()) }}"],
     post_hook=["{{ identity_mark() }}"],
