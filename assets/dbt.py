@@ -8,7 +8,9 @@ the range's last day (``BackfillPolicy.single_run()``), so a 400-day backfill is
 
 import fcntl
 import os
+import re
 import shutil
+import time
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -78,6 +80,42 @@ def keep_partial_parse(run_target: Path) -> None:
         pass
 
 
+def _last_activity(folder: Path) -> float:
+    """When a run folder was last written: dbt appends to its dbt.log while it runs."""
+    times = [folder.stat().st_mtime]
+    for name in ("dbt.log", "run_results.json"):
+        try:
+            times.append((folder / name).stat().st_mtime)
+        except OSError:
+            pass
+    return max(times)
+
+
+def prune_run_folders(run_target: Path, keep: int, started: float) -> list[Path]:
+    """Delete the run folders of this dbt asset beyond the ``keep`` last written, this run's
+    included, and return them. dagster-dbt gives every run a folder of its own in target/
+    (``<op>-<run id>-<uuid>``: compiled SQL, run_results.json, dbt.log; ≈ 13 MB), and never
+    deletes one; a daily pipeline would add one a day for ever. A folder written after
+    ``started`` (this run's start) is never deleted: it may belong to a build running beside
+    this one, which appends to its dbt.log."""
+    run_target = Path(run_target)
+    op = run_target.name.rsplit("-", 2)[0]
+    pattern = re.compile(rf"{re.escape(op)}-[0-9a-f]{{7}}-[0-9a-f]{{7}}")
+    try:
+        others = [
+            (_last_activity(folder), folder)
+            for folder in run_target.parent.iterdir()
+            if folder.is_dir() and folder != run_target and pattern.fullmatch(folder.name)
+        ]
+    except OSError:  # housekeeping only: the next run tries again
+        return []
+    done = sorted((item for item in others if item[0] < started), reverse=True)
+    removed = [folder for _, folder in done[max(keep - 1, 0):]]
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return removed
+
+
 class MemberflowDbtTranslator(DagsterDbtTranslator):
     """Groups by layer (the folder under models/), keys by model name."""
 
@@ -93,6 +131,15 @@ class MemberflowDbtTranslator(DagsterDbtTranslator):
 translator = MemberflowDbtTranslator(
     settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
 )
+
+
+def _prune(context: AssetExecutionContext, run_target: Path, keep: int, started: float) -> None:
+    removed = prune_run_folders(run_target, keep, started)
+    if removed:
+        context.log.info(
+            f"deleted {len(removed)} older dbt run folder(s) in {Path(run_target).parent} "
+            f"(warehouse.dbt_run_folders: {keep} kept)"
+        )
 
 
 def run_days(context: AssetExecutionContext) -> tuple[date, date]:
@@ -131,16 +178,19 @@ def memberflow_dbt_assets(
     os.environ.update(settings.run_env(as_of, first))
     # Production builds run models, seeds and data tests; dbt unit tests belong to the test suite.
     args = ["build", "--exclude-resource-type", "unit_test", *dbt_vars_arg(settings)]
+    started = time.time()
     invocation = dbt.cli(args, context=context)
     events = invocation.stream()
     if settings.engine != "duckdb":  # Spark: no row counts (they would start a Spark session)
         yield from events
         keep_partial_parse(invocation.target_path)
+        _prune(context, invocation.target_path, settings.dbt_run_folders, started)
         return
     # DuckDB: the file is dbt's until it exits, so the events are held until the stream ends and
     # then given their row counts and distributions from one read-only connection.
     held = list(events)
     keep_partial_parse(invocation.target_path)
+    _prune(context, invocation.target_path, settings.dbt_run_folders, started)
     outputs = {
         i: context.asset_key_for_output(e.output_name)
         for i, e in enumerate(held)

@@ -104,6 +104,11 @@ class Settings:
         return self.spark_dir / "warehouse"
 
     @property
+    def dbt_run_folders(self) -> int:
+        """How many Dagster runs' dbt folders (dbt_project/target/<op>-<run>-<uuid>/) to keep."""
+        return int((self.rules.get("warehouse") or {}).get("dbt_run_folders", 20))
+
+    @property
     def landing_dir(self) -> Path:
         return self.paths["landing"]
 
@@ -244,6 +249,9 @@ def _validate(rules: dict[str, Any]) -> None:
     ]:
         if int(rules[section][key]) <= 0:
             raise ConfigError(f"{section}.{key} must be a positive number")
+    kept = (rules.get("warehouse") or {}).get("dbt_run_folders", 20)
+    if isinstance(kept, bool) or not isinstance(kept, int) or kept < 1:
+        raise ConfigError(f"warehouse.dbt_run_folders must be a whole number >= 1, not {kept!r}")
 
 
 def _check_target(target: str) -> None:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
+import shutil
+import time
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from assets.dbt import _last_activity
 from orchestration.cli import run_pipeline
 from orchestration.settings import DBT_PROJECT_DIR
 
@@ -131,7 +135,27 @@ def test_rerun_changes_nothing(demo_build):
     outbox = demo_build.settings.outbox_dir
     manifests = {p: p.read_bytes() for p in outbox.glob("*/*/manifest.json")}
     assert manifests
-    rerun = run_pipeline(demo_build.settings, None, demo_build.through, quiet=True)
+    # 25 dbt run folders of earlier runs (older than any real one): the rerun's dbt step keeps
+    # the newest warehouse.dbt_run_folders (20) finished ones, its own included
+    target = DBT_PROJECT_DIR / "target"
+    old = [target / f"memberflow_dbt_assets-{i:07x}-fa4e{i:03x}" for i in range(25)]
+    for i, folder in enumerate(old):
+        folder.mkdir()
+        (folder / "dbt.log").write_text("an old run")
+        for path in (folder / "dbt.log", folder):
+            os.utime(path, (1e9 + i, 1e9 + i))
+    started = time.time()
+    try:
+        rerun = run_pipeline(demo_build.settings, None, demo_build.through, quiet=True)
+        finished_before = [f for f in target.glob("memberflow_dbt_assets-*-*")
+                           if _last_activity(f) < started]
+        assert len(finished_before) <= demo_build.settings.dbt_run_folders - 1
+        survived = [f.exists() for f in old]
+        assert survived == sorted(survived)  # the oldest went first
+        assert survived.count(False) >= 6
+    finally:
+        for folder in old:
+            shutil.rmtree(folder, ignore_errors=True)
     after = {t: _table_digest(demo_build, t) for t in tables}
     changed = [t for t in tables if before[t] != after[t]]
     assert not changed
