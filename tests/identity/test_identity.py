@@ -99,16 +99,33 @@ def built(tmp_path_factory):
                               # (as the bench's staged full build does), then a day's build
                               ("d1_orders", D1, ["run", "--select", "+int_orders__unified"]),
                               ("d1_totals", D1, ["run", "--select", "int_orders_valid_as_of", "int_member_order_totals"]),
-                              ("d2_split", D2, ["build", *SELECTION])]:
+                              ("d2_split", D2, ["build", *SELECTION]),
+                              # an order key made a duplicate by hand, outside any delta: the
+                              # tests of orders alone (every row: the orders' delta does not start
+                              # from the build the test passed on), then D2's build again
+                              ("tampered_test", D2, ["test", "--select", "orders"]),
+                              ("tampered_build", D2, ["build", *SELECTION])]:
+        if name == "tampered_test":
+            _duplicate_an_order_key(settings.warehouse_path)
         log = target / "logs" / "dbt.log"
         log.unlink(missing_ok=True)  # this build's statements only
-        result = run_dbt(settings, args, as_of_date=date.fromisoformat(as_of), target_path=target)
+        result = run_dbt(settings, args, as_of_date=date.fromisoformat(as_of), target_path=target,
+                         check=not name.startswith("tampered"))
         outputs[name] = result.stdout
         statements[name] = log.read_text()
         compiled[name] = {sql: (target / "compiled" / "memberflow" / sql).read_text()
                           for sql in (UNIFIED_SQL, TOTALS_SQL, REGISTRY_SQL, CURRENT_SQL, *CHAIN_SQL.values())}
         snapshots[name] = _read(settings.warehouse_path)
     return ids, snapshots, outputs, compiled, statements
+
+
+def _duplicate_an_order_key(warehouse: Path) -> None:
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("update intermediate.int_orders__unified set order_key = 'meituan:3801000000000000099' "
+                    "where order_key = 'pos:SH001:L1'")
+    finally:
+        con.close()
 
 
 def _one_id(snapshot, ids: Ids, identifier_type: str, value: str) -> str | None:
@@ -120,6 +137,8 @@ def _one_id(snapshot, ids: Ids, identifier_type: str, value: str) -> str | None:
 def test_every_build_passes_its_data_tests(built):
     _, _, outputs, _, _ = built
     for name, stdout in outputs.items():
+        if name.startswith("tampered"):
+            continue
         summary = next(line for line in stdout.splitlines() if "Done. PASS=" in line)
         assert "ERROR=0" in summary and "WARN=0" in summary, (name, stdout[-3000:])
 
@@ -374,6 +393,25 @@ def test_lines_brought_forward_drive_the_orders_and_the_pairs(built):
         for head, by_delta in [(orders_head, orders_by_delta), (pairs_head, pairs_by_delta)]:
             sql = _statement(statements[build], head)
             assert (None if sql is None else "int_orders__lines__delta" in sql) == by_delta, (build, head)
+
+
+def test_unique_order_keys_tested_on_the_orders_rewritten_since_the_test_passed(built):
+    """orders.order_key's unique test reads only the orders' delta when the delta starts from the
+    build of the orders it last passed on (D2 after D1); otherwise every order. A duplicate made
+    by hand outside any delta fails the test of every row; having failed, the test reads every
+    row in the next build too, and fails again."""
+    _, s, outputs, _, statements = built
+    head = 'select\n    order_key as unique_field'
+    scoped = {}
+    for build in ("d1", "d2", "d2_after_part", "d2_split", "tampered_test", "tampered_build"):
+        sql = _statement(statements[build], head)
+        assert sql is not None, build
+        scoped[build] = '"int_orders__unified__delta"' in sql
+    assert scoped == {"d1": False, "d2": True, "d2_after_part": False, "d2_split": False,
+                      "tampered_test": False, "tampered_build": False}
+    for build in ("tampered_test", "tampered_build"):
+        failed = [line for line in outputs[build].splitlines() if "FAIL 1 unique_orders_order_key" in line]
+        assert failed, (build, outputs[build][-3000:])
 
 
 def _reads_work_tables(sql: str) -> bool:
