@@ -56,3 +56,29 @@ def test_empty_frame_and_unknown_table():
     }
     with pytest.raises(ValueError, match="no expectation suite"):
         validate_rows("nope", pd.DataFrame({"a": [1]}))
+
+
+def test_gx_starts_without_pyspark_and_leaves_it_importable():
+    """Under ``python -c`` (no ``__main__`` file), where an import of pyspark would end the
+    process: GX's context is built without pyspark, a suite validates, and pyspark can still be
+    imported afterwards (dbt-spark's side of the project)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pandas as pd\n"
+        "from assets.ingest import expectations as e\n"
+        "e._context()\n"
+        "print('pyspark after GX:', 'pyspark' in sys.modules)\n"
+        "print('gx spark:', type(__import__('great_expectations.compatibility.pyspark', "
+        "fromlist=['x']).pyspark).__name__)\n"
+        "import pyspark\n"
+        "print('pyspark importable:', bool(pyspark.__version__))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == [
+        "pyspark after GX: False",
+        "gx spark: NotImported",
+        "pyspark importable: True",
+    ], done.stdout + done.stderr[-2000:]
