@@ -395,6 +395,24 @@ def test_lines_brought_forward_drive_the_orders_and_the_pairs(built):
             assert (None if sql is None else "int_orders__lines__delta" in sql) == by_delta, (build, head)
 
 
+def test_orders_compare_the_persons_of_the_records_whose_person_may_have_changed(built):
+    """A day's build compares the persons only of the records whose centre changed, whose
+    centre's one_id changed (a registry row after the orders' D0) or whose person was deleted or
+    is no longer, when the centres' delta, the registry and the persons deleted are known from
+    the build the orders were made by; every record otherwise. Either way the orders equal D2's
+    rebuilt whole (test_orders_brought_forward_equal_a_build_from_scratch)."""
+    _, s, _, _, statements = built
+    head = '"intermediate"."int_orders__unified__changed" as'
+    scoped = {}
+    for build in ("d2", "d2_again", "d2_after_part", "d2_split"):
+        sql = _statement(statements[build], head)
+        scoped[build] = "int_orders__unified__deleted" in sql
+    print(scoped)
+    assert scoped == {"d2": True, "d2_again": False, "d2_after_part": False, "d2_split": True}
+    for build in ("d2", "d2_after_part", "d2_split"):
+        assert s[build]["kept_orders"] == s["d2_whole"]["kept_orders"], build
+
+
 def test_unique_order_keys_tested_on_the_orders_rewritten_since_the_test_passed(built):
     """orders.order_key's unique test reads only the orders' delta when the delta starts from the
     build of the orders it last passed on (D2 after D1); otherwise every order. A duplicate made

@@ -14,15 +14,19 @@
     were (macro line_uid: table, delivery day, file rank, line). So the table's comment records
     the D it holds, a digest of the order tables' deliveries up to that D (the staging tables'
     digest, macro staged_deliveries_digest) and a digest of the logic (the order SQL and the
-    store master), the dbt invocation that built it and the build of the lines it read:
-    "memberflow orders as of YYYY-MM-DD deliveries <md5> logic <md5> run <invocation> lines
-    <invocation>". A table of a later D, of other deliveries up
+    store master), the dbt invocation that built it and the builds of the lines, the record
+    centres and the registry it read: "memberflow orders as of YYYY-MM-DD deliveries <md5> logic
+    <md5> run <invocation> lines <invocation> centers <invocation> registry <invocation>"; the
+    persons deleted as of that D are kept beside it (int_orders__unified__deleted). A table of a
+    later D, of other deliveries up
     to its D, or of other logic is emptied and refilled, as is any table under `--full-refresh`.
     Spark: a plain table, rebuilt whole every build.
 
     The lines' delta (macros/orders/kept_lines.sql) spares most of the comparison: when it is a
     change from the lines this table was built from (same D0 and build of the lines), only the records
-    in it are compared by their lines. The table hands on its own delta (record_id, one_id of
+    in it are compared by their lines; and when the centres' delta, the registry and the persons
+    deleted say which records' person may have changed (kept_orders_persons_scoped), only those
+    are compared by their person. The table hands on its own delta (record_id, one_id of
     the orders recomputed), by which the persons' order totals recompute only those persons. -#}
 
 {% macro kept_orders_tables() -%}
@@ -63,8 +67,11 @@
     from the orders they read) and the build of the lines it read (which tells the next build
     whether the lines' delta is a change from those lines). -#}
 {% macro kept_orders_built_state(through) -%}
+  {%- set current = table_held(ref('int_identity__one_id_current'), 'identity') -%}
   {{ return(kept_orders_state(through) ~ ' run ' ~ invocation_id ~ ' '
-            ~ kept_read_mark('lines', ref('int_orders__lines'), 'lines')) }}
+            ~ kept_read_mark('lines', ref('int_orders__lines'), 'lines') ~ ' '
+            ~ kept_read_mark('centers', ref('int_identity__record_centers'), 'identity')
+            ~ ' registry ' ~ (identity_state_part(current[1], 'registry') if current is not none else 'none')) }}
 {%- endmacro %}
 
 
@@ -79,15 +86,97 @@
 {%- endmacro %}
 
 
-{#- Each record's person as of D: the one_id of its centre, unless that person is deleted. -#}
-{% macro order_persons() -%}
+{#- Each record's person as of D: the one_id of its centre, unless that person is deleted; for
+    the records of `centers` (record_id, center_node_id: by default every record's centre). -#}
+{% macro order_persons(centers=none) -%}
     select c.record_id, s.one_id
-    from {{ ref('int_identity__record_centers') }} c
+    from {{ centers if centers is not none else ref('int_identity__record_centers') }} c
     inner join {{ ref('int_identity__one_id_current') }} s
         on s.node_id = c.center_node_id
     left join {{ ref('deleted_persons') }} d
         on d.one_id = s.one_id
     where d.one_id is null
+{%- endmacro %}
+
+
+{#- The persons that were deleted when the orders were built: kept beside them on DuckDB (their
+    orders have no one_id, so the table itself does not say whose they were). -#}
+{% macro kept_orders_deleted_relation() -%}
+  {{ return(this.incorporate(path={"identifier": this.identifier ~ "__deleted"})) }}
+{%- endmacro %}
+
+
+{#- Post-hook: the persons deleted as of this build's D, for the next build's comparison of
+    persons (kept_orders_persons_scoped). -#}
+{% macro kept_orders_keep_deleted() -%}
+  {%- if keeps_tables() -%}
+    create or replace table {{ kept_orders_deleted_relation() }} as
+    select one_id from {{ ref('deleted_persons') }};
+    comment on table {{ kept_orders_deleted_relation() }} is 'memberflow orders_deleted as of {{ run_value("as_of_date") }} run {{ invocation_id }}'
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- Whether the persons of the orders held as of `since` can be compared for only the records
+    whose person may have changed: a record's person is the one_id of its centre node, unless
+    that person is deleted, so it changes only when (a) its centre changed, (b) its centre's
+    one_id changed, or (c) that one_id was deleted or is no longer. Each is known when
+    - the centres' delta is a change from the centres the orders were built from (kept_delta_from:
+      that D0, that build): (a) is its records;
+    - the registry was brought forward from the very registry the orders' one_ids came from
+      ("after <D0> prev <that build>") and one_id_current was built from the registry as it is:
+      only identifiers with a registry row after D0 have another one_id, (b);
+    - the persons deleted then were kept beside the orders by their build (kept_orders_keep_deleted):
+      (c) is the persons deleted now and not then, or then and not now.
+    Not on a rerun of the same D (the registry then rewrites D's own rows). (a) is kept though a
+    record's centre moves only when its lines changed (the lines' delta) or an identifier was
+    excluded or admitted again, whose one_id then has a registry row: no test isolates it. -#}
+{% macro kept_orders_persons_scoped(since) -%}
+  {%- if since is none or since >= run_value('as_of_date') -%}
+    {{ return(false) }}
+  {%- endif -%}
+  {%- if not kept_delta_from(ref('int_identity__record_centers'), 'identity', since, kept_held_part('orders', 'centers')) -%}
+    {{ return(false) }}
+  {%- endif -%}
+  {%- set registry = table_held(ref('one_id_registry'), 'identity') -%}
+  {%- set current = table_held(ref('int_identity__one_id_current'), 'identity') -%}
+  {%- if registry is none or current is none
+         or registry[0] != run_value('as_of_date') or current[0] != run_value('as_of_date')
+         or identity_state_part(registry[1], 'after') != since
+         or identity_state_part(registry[1], 'prev') != kept_held_part('orders', 'registry')
+         or identity_state_part(current[1], 'registry') != identity_state_part(registry[1], 'run') -%}
+    {{ return(false) }}
+  {%- endif -%}
+  {{ return(table_held(kept_orders_deleted_relation(), 'orders_deleted') == [since, 'run ' ~ kept_held_part('orders', 'run')]) }}
+{%- endmacro %}
+
+
+{#- The records whose person may have changed since `since` (kept_orders_persons_scoped: (a), (b)
+    and (c)). -#}
+{% macro kept_orders_person_records(since) -%}
+    select record_id from {{ kept_delta(ref('int_identity__record_centers')) }}
+    union
+    select c.record_id
+    from {{ ref('int_identity__record_centers') }} c
+    where c.center_node_id in (
+        select {{ identifier_node_id('identifier_hash') }}
+        from {{ ref('one_id_registry') }}
+        where valid_from > cast('{{ since }}' as date)
+        union
+        select s.node_id
+        from {{ ref('int_identity__one_id_current') }} s
+        where s.one_id in (
+            (select one_id from {{ ref('deleted_persons') }}
+             except
+             select one_id from {{ kept_orders_deleted_relation() }})
+            union
+            (select one_id from {{ kept_orders_deleted_relation() }}
+             except
+             select one_id from {{ ref('deleted_persons') }})
+        )
+    )
 {%- endmacro %}
 
 
@@ -112,11 +201,13 @@
 
     When the lines' delta is a change from the lines this table was built from
     (kept_delta_from), only the records of the lines recomputed are compared by their
-    lines; otherwise every record is. Persons are compared for every record. -#}
+    lines; otherwise every record is. Persons are compared for the records whose person may have
+    changed when that is known (kept_orders_persons_scoped), else for every record. -#}
 {% macro kept_orders_prepare() -%}
   {%- set since = kept_orders_as_of() if execute and is_incremental() else none -%}
   {%- if since is not none -%}
     {%- set by_delta = kept_delta_from(ref('int_orders__lines'), 'lines', since, kept_held_part('orders', 'lines')) -%}
+    {%- set scoped = by_delta and kept_orders_persons_scoped(since) -%}
     {%- set delta = kept_delta(ref('int_orders__lines')) -%}
     create or replace table {{ kept_changed_relation() }} as
     with
@@ -143,8 +234,28 @@
         {{ record_fingerprints('lines_' if by_delta else ref('int_orders__lines')) }}
     ),
 
+    {%- if scoped %}
+    person_records_ as (
+        {#- the records whose person may have changed -#}
+        {{ kept_orders_person_records(since) }}
+    ),
+
+    {#- materialized: so that the joins start from these few records, not from every one -#}
+    key_centers_ as materialized (
+        select record_id, center_node_id
+        from {{ ref('int_identity__record_centers') }}
+        where record_id in (select record_id from records_ union select record_id from person_records_)
+    ),
+
+    others_ as materialized (
+        select record_id, line_count, lines_fingerprint, one_id
+        from {{ this }}
+        where record_id in (select record_id from person_records_)
+    ),
+    {%- endif %}
+
     persons_ as (
-        {{ order_persons() }}
+        {{ order_persons('key_centers_' if scoped else none) }}
     ),
 
     current_orders as (
@@ -173,7 +284,7 @@
 
     {#- the other records: their lines are as they were; their person may not be #}
     select t.record_id, t.line_count, t.lines_fingerprint, p.one_id
-    from {{ this }} t
+    from {{ 'others_' if scoped else this }} t
     left join persons_ p
         on p.record_id = t.record_id
     left join records_ r

@@ -8,6 +8,7 @@
               "{{ kept_reset(kept_orders_as_of(), 'record_id') }}"],
     post_hook=["{{ kept_delta_finish(kept_orders_as_of(), 'record_id', ['record_id', 'one_id', 'order_key']) }}",
                "{{ kept_drop_changed() }}",
+               "{{ kept_orders_keep_deleted() }}",
                "{{ kept_mark('orders', kept_orders_built_state(run_value('as_of_date')) if keeps_tables() else '') }}"],
 ) }}
 -- depends_on: {{ ref('base_raw__deliveries') }}
@@ -15,6 +16,7 @@
 -- depends_on: {{ ref('int_identity__record_centers') }}
 -- depends_on: {{ ref('int_identity__one_id_current') }}
 -- depends_on: {{ ref('deleted_persons') }}
+-- depends_on: {{ ref('one_id_registry') }}
 {#- Every order as of D, one row per order key, with its amounts, status and person (SPEC §3,
     §4, §10, §11); marts.orders shows it without the bookkeeping columns.
 
