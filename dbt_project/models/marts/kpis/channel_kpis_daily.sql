@@ -29,13 +29,18 @@ valid_orders as (
 
 ),
 
-first_orders as (
+persons as (
 
-    {#- each person's first valid order (its order totals, kept by person) -#}
+    {#- each buyer's first valid order (its order totals, kept by person: every one_id of a valid
+        order has a row) and membership, so that the orders are joined once -#}
     select
-        one_id,
-        first_order_date
-    from {{ ref('int_member_order_totals') }}
+        f.one_id,
+        f.first_order_date,
+        m.one_id is not null as is_member,
+        m.registration_date
+    from {{ ref('int_member_order_totals') }} as f
+    left join members as m
+        on m.one_id = f.one_id
 
 ),
 
@@ -47,16 +52,14 @@ orders_enriched as (
         o.one_id,
         o.net_amount_yuan,
         case
-            when m.one_id is not null
-             and (m.registration_date is null or m.registration_date <= o.business_date)
+            when p.is_member
+             and (p.registration_date is null or p.registration_date <= o.business_date)
             then 1 else 0
         end as is_member_order,
-        case when f.first_order_date < o.business_date then 1 else 0 end as is_returning
+        case when p.first_order_date < o.business_date then 1 else 0 end as is_returning
     from valid_orders as o
-    left join members as m
-        on o.one_id = m.one_id
-    left join first_orders as f
-        on o.one_id = f.one_id
+    left join persons as p
+        on o.one_id = p.one_id
 
 ),
 
