@@ -413,6 +413,21 @@ def test_orders_compare_the_persons_of_the_records_whose_person_may_have_changed
         assert s[build]["kept_orders"] == s["d2_whole"]["kept_orders"], build
 
 
+def test_one_person_per_record_tested_on_the_records_changed_since_the_test_passed(built):
+    """The one-person-per-record test reads only the records whose identifiers changed or that
+    hold an identifier with a registry row after D0, when the OneID graph, the registry and the
+    one_ids were brought forward from the builds it last passed on (D2 after D1); every record
+    otherwise."""
+    _, _, outputs, _, statements = built
+    head = "records_ as materialized ("
+    builds = ("d1", "d2", "d2_after_part", "d2_split", "tampered_build")
+    for build in builds:  # it ran in each
+        assert "test.memberflow.assert_each_record_has_one_person" in statements[build], build
+    scoped = {build: _statement(statements[build], head) is not None for build in builds}
+    assert scoped == {"d1": False, "d2": True, "d2_after_part": False, "d2_split": False,
+                      "tampered_build": False}  # the last: a rerun of D2
+
+
 def test_unique_order_keys_tested_on_the_orders_rewritten_since_the_test_passed(built):
     """orders.order_key's unique test reads only the orders' delta when the delta starts from the
     build of the orders it last passed on (D2 after D1); otherwise every order. A duplicate made

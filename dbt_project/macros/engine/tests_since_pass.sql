@@ -39,52 +39,85 @@
 {%- endmacro %}
 
 
-{#- The relation of the kept table a test's since_last_pass names (from dbt's graph). -#}
-{% macro since_last_pass_table(scope) -%}
+{#- A model's relation by name (from dbt's graph: a test need not ref every model it checks). -#}
+{% macro since_last_pass_relation(name) -%}
   {%- for node in graph.nodes.values() -%}
-    {%- if node.resource_type == 'model' and node.name == scope['table'] -%}
+    {%- if node.resource_type == 'model' and node.name == name -%}
       {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) }}
     {%- endif -%}
   {%- endfor -%}
-  {{ exceptions.raise_compiler_error("since_last_pass names no model " ~ scope['table']) }}
+  {{ exceptions.raise_compiler_error("since_last_pass names no model " ~ name) }}
 {%- endmacro %}
 
 
-{#- The build of its kept table a test would be recorded against now: the invocation that the
-    table's comment names (none when the table holds no such comment). -#}
+{#- The build a test would be recorded against now: the invocation its kept table's comment
+    names, and with `registry`, also the build of the registry the one_ids come from
+    (int_identity__one_id_current's comment). None when not known. -#}
 {% macro since_last_pass_run(scope) -%}
-  {%- set held = table_held(since_last_pass_table(scope), scope['kind']) -%}
-  {{ return(identity_state_part(held[1], 'run') if held is not none else none) }}
+  {%- set held = table_held(since_last_pass_relation(scope['table']), scope['kind']) -%}
+  {%- set run = identity_state_part(held[1], 'run') if held is not none else none -%}
+  {%- if run and scope.get('registry') -%}
+    {%- set current = table_held(since_last_pass_relation('int_identity__one_id_current'), 'identity') -%}
+    {%- set registry = identity_state_part(current[1], 'registry') if current is not none else none -%}
+    {{ return((run ~ ' registry ' ~ registry) if registry else none) }}
+  {%- endif -%}
+  {{ return(run) }}
 {%- endmacro %}
 
 
-{#- The test's where condition: its rows whose key is in the kept table's delta, when the delta
-    starts from the build of the table on which this test last passed; none (every row)
-    otherwise. -#}
-{% macro changed_since_last_pass() -%}
+{#- [the kept table's delta, its D0] when the delta starts from the build on which this test last
+    passed; none otherwise (the test reads every row). With `registry`: also only when the
+    registry was brought forward from the one the one_ids came from then ("after <D0> prev
+    <that build>") and int_identity__one_id_current was built from it as it is now, so that the
+    identifiers with another one_id since are those with a registry row after D0; not on a rerun
+    of the same D (the registry then rewrites D's own rows). -#}
+{% macro since_last_pass_delta() -%}
   {%- set scope = (config.get('meta') or {}).get('since_last_pass') -%}
   {%- if scope is none -%}
-    {{ exceptions.raise_compiler_error(model.name ~ ": where __changed_since_last_pass__ needs meta since_last_pass") }}
+    {{ exceptions.raise_compiler_error(model.name ~ ": no meta since_last_pass") }}
   {%- endif -%}
   {%- if not keeps_tables() or flags.FULL_REFRESH -%}
     {{ return(none) }}
   {%- endif -%}
-  {%- set table = since_last_pass_table(scope) -%}
+  {%- set table = since_last_pass_relation(scope['table']) -%}
   {%- set held = table_held(table, scope['kind']) -%}
   {%- set delta = table_held(kept_delta(table), scope['kind'] ~ '_delta') -%}
   {%- if held is none or delta is none or delta[0] != held[0] -%}
     {{ return(none) }}
   {%- endif -%}
+  {%- set since = identity_state_part(delta[1], 'from') -%}
   {%- set from_run = identity_state_part(delta[1], 'run') -%}
   {%- if not from_run or not adapter.get_relation(database=target.database, schema='main', identifier='data_test_passes') -%}
     {{ return(none) }}
+  {%- endif -%}
+  {%- if scope.get('registry') -%}
+    {%- set registry = table_held(since_last_pass_relation('one_id_registry'), 'identity') -%}
+    {%- set current = table_held(since_last_pass_relation('int_identity__one_id_current'), 'identity') -%}
+    {%- if since >= held[0] or registry is none or current is none or registry[0] != held[0] or current[0] != held[0]
+           or identity_state_part(registry[1], 'after') != since
+           or identity_state_part(current[1], 'registry') != identity_state_part(registry[1], 'run') -%}
+      {{ return(none) }}
+    {%- endif -%}
+    {%- set from_run = from_run ~ ' registry ' ~ identity_state_part(registry[1], 'prev') -%}
   {%- endif -%}
   {%- set passed = run_query("select count(*) from main.data_test_passes where test_id = '"
         ~ model.unique_id ~ "' and kept_run = '" ~ from_run ~ "'") -%}
   {%- if passed.columns[0].values()[0] == 0 -%}
     {{ return(none) }}
   {%- endif -%}
-  {{ return(scope['key'] ~ ' in (select ' ~ scope['key'] ~ ' from ' ~ kept_delta(table) ~ ')') }}
+  {{ return([kept_delta(table), since]) }}
+{%- endmacro %}
+
+
+{#- The test's where condition: its rows whose key is in the kept table's delta, when
+    since_last_pass_delta gives one; none (every row) otherwise. -#}
+{% macro changed_since_last_pass() -%}
+  {%- set found = since_last_pass_delta() -%}
+  {%- if found is none -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set key = config.get('meta')['since_last_pass']['key'] -%}
+  {{ return(key ~ ' in (select ' ~ key ~ ' from ' ~ found[0] ~ ')') }}
 {%- endmacro %}
 
 
