@@ -442,6 +442,14 @@ def test_unique_order_keys_tested_on_the_orders_rewritten_since_the_test_passed(
         scoped[build] = '"int_orders__unified__delta"' in sql
     assert scoped == {"d1": False, "d2": True, "d2_after_part": False, "d2_split": False,
                       "tampered_test": False, "tampered_build": False}
+    # orders.one_id in the OneID map: the orders rewritten and those of a one_id that an
+    # identifier left or that was deleted since, when the registry was brought forward from the
+    # one the test passed on (not on the rerun of D2)
+    scope = ('"."intermediate"."int_orders__unified__delta")'
+             ' or one_id in (select previous_one_id from "')
+    relationships = {build: scope in statements[build] for build in scoped}
+    assert relationships == {"d1": False, "d2": True, "d2_after_part": False, "d2_split": False,
+                             "tampered_test": False, "tampered_build": False}
     for build in ("tampered_test", "tampered_build"):
         failed = [line for line in outputs[build].splitlines() if "FAIL 1 unique_orders_order_key" in line]
         assert failed, (build, outputs[build][-3000:])

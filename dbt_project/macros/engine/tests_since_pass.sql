@@ -110,14 +110,22 @@
 
 
 {#- The test's where condition: its rows whose key is in the kept table's delta, when
-    since_last_pass_delta gives one; none (every row) otherwise. -#}
+    since_last_pass_delta gives one; none (every row) otherwise. With `persons` (and
+    `registry`), also the rows of a one_id that an identifier left after the delta's D0 (the
+    registry's previous_one_id) or that is deleted: a one_id can leave the OneID map only so. -#}
 {% macro changed_since_last_pass() -%}
   {%- set found = since_last_pass_delta() -%}
   {%- if found is none -%}
     {{ return(none) }}
   {%- endif -%}
-  {%- set key = config.get('meta')['since_last_pass']['key'] -%}
-  {{ return(key ~ ' in (select ' ~ key ~ ' from ' ~ found[0] ~ ')') }}
+  {%- set scope = config.get('meta')['since_last_pass'] -%}
+  {%- set where = scope['key'] ~ ' in (select ' ~ scope['key'] ~ ' from ' ~ found[0] ~ ')' -%}
+  {%- if scope.get('persons') -%}
+    {%- set where = '(' ~ where ~ ' or one_id in (select previous_one_id from '
+          ~ since_last_pass_relation('one_id_registry') ~ " where valid_from > cast('" ~ found[1]
+          ~ "' as date) union select one_id from " ~ since_last_pass_relation('deleted_persons') ~ '))' -%}
+  {%- endif -%}
+  {{ return(where) }}
 {%- endmacro %}
 
 
