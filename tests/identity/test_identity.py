@@ -450,6 +450,9 @@ def test_unique_order_keys_tested_on_the_orders_rewritten_since_the_test_passed(
     relationships = {build: scope in statements[build] for build in scoped}
     assert relationships == {"d1": False, "d2": True, "d2_after_part": False, "d2_split": False,
                              "tampered_test": False, "tampered_build": False}
+    # and then it reads the map's rows of those orders' one_ids only
+    parent = {build: "where one_id in (select from_field from child)" in statements[build] for build in scoped}
+    assert parent == relationships
     for build in ("tampered_test", "tampered_build"):
         failed = [line for line in outputs[build].splitlines() if "FAIL 1 unique_orders_order_key" in line]
         assert failed, (build, outputs[build][-3000:])
