@@ -18,6 +18,16 @@
     every row, as dbt's own tests do. A test that fails, errors or warns loses its record, so the
     next build tests every row again.
 
+    Two more options, for tests whose result also depends on the one_ids:
+    - `registry: true`: the record also names the registry build the one_ids came from
+      (int_identity__one_id_current), and the test narrows only when the registry was brought
+      forward from it (then the identifiers with another one_id are those with a registry row
+      after the delta's D0); never on a rerun of the same D;
+    - `persons: true` (with registry): also the rows of a one_id that an identifier left after
+      D0 (the registry's previous_one_id) or that is deleted (orders.one_id in the OneID map).
+    A singular test narrows itself with since_last_pass_delta (one person per record,
+    tests/identity/assert_each_record_has_one_person.sql).
+
     What this trusts: only dbt builds write the kept tables. A row changed by hand outside the
     delta is seen by the next test of every row: after a failed test, a --full-refresh build
     (which hands on no delta), or once main.data_test_passes is emptied. -#}
