@@ -34,6 +34,9 @@ PATH_ENV = {
     "spark": "MEMBERFLOW_SPARK_DIR",
 }
 
+# warehouse.dbt_run_folders when memberflow.yaml does not set it
+DEFAULT_DBT_RUN_FOLDERS = 20
+
 # dbt targets (dbt_project/profiles.yml) and the engine each runs on.
 TARGET_ENGINES = {"duckdb": "duckdb", "spark": "spark", "spark_thrift": "spark"}
 
@@ -106,7 +109,7 @@ class Settings:
     @property
     def dbt_run_folders(self) -> int:
         """How many Dagster runs' dbt folders (dbt_project/target/<op>-<run>-<uuid>/) to keep."""
-        return int((self.rules.get("warehouse") or {}).get("dbt_run_folders", 20))
+        return int((self.rules.get("warehouse") or {}).get("dbt_run_folders", DEFAULT_DBT_RUN_FOLDERS))
 
     @property
     def landing_dir(self) -> Path:
@@ -249,7 +252,7 @@ def _validate(rules: dict[str, Any]) -> None:
     ]:
         if int(rules[section][key]) <= 0:
             raise ConfigError(f"{section}.{key} must be a positive number")
-    kept = (rules.get("warehouse") or {}).get("dbt_run_folders", 20)
+    kept = (rules.get("warehouse") or {}).get("dbt_run_folders", DEFAULT_DBT_RUN_FOLDERS)
     if isinstance(kept, bool) or not isinstance(kept, int) or kept < 1:
         raise ConfigError(f"warehouse.dbt_run_folders must be a whole number >= 1, not {kept!r}")
 

@@ -67,8 +67,7 @@
   {%- set held = table_held(since_last_pass_relation(scope['table']), scope['kind']) -%}
   {%- set run = identity_state_part(held[1], 'run') if held is not none else none -%}
   {%- if run and scope.get('registry') -%}
-    {%- set current = table_held(since_last_pass_relation('int_identity__one_id_current'), 'identity') -%}
-    {%- set registry = identity_state_part(current[1], 'registry') if current is not none else none -%}
+    {%- set registry = one_id_current_registry(since_last_pass_relation('int_identity__one_id_current')) -%}
     {{ return((run ~ ' registry ' ~ registry) if registry else none) }}
   {%- endif -%}
   {{ return(run) }}
@@ -100,19 +99,16 @@
   {%- if not from_run or not adapter.get_relation(database=target.database, schema='main', identifier='data_test_passes') -%}
     {{ return(none) }}
   {%- endif -%}
-  {%- if scope.get('registry') -%}
-    {%- set registry = table_held(since_last_pass_relation('one_id_registry'), 'identity') -%}
-    {%- set current = table_held(since_last_pass_relation('int_identity__one_id_current'), 'identity') -%}
-    {%- if since >= held[0] or registry is none or current is none or registry[0] != held[0] or current[0] != held[0]
-           or identity_state_part(registry[1], 'after') != since
-           or identity_state_part(current[1], 'registry') != identity_state_part(registry[1], 'run') -%}
-      {{ return(none) }}
-    {%- endif -%}
-    {%- set from_run = from_run ~ ' registry ' ~ identity_state_part(registry[1], 'prev') -%}
+  {%- set passed = run_query("select kept_run from main.data_test_passes where test_id = '" ~ model.unique_id ~ "'") -%}
+  {%- set recorded = passed.columns[0].values()[0] if passed.rows | length > 0 else none -%}
+  {%- set registry_run = identity_state_part(recorded, 'registry') if scope.get('registry') else none -%}
+  {%- if recorded is none or recorded != (from_run ~ (' registry ' ~ registry_run if registry_run else '')) -%}
+    {{ return(none) }}
   {%- endif -%}
-  {%- set passed = run_query("select count(*) from main.data_test_passes where test_id = '"
-        ~ model.unique_id ~ "' and kept_run = '" ~ from_run ~ "'") -%}
-  {%- if passed.columns[0].values()[0] == 0 -%}
+  {%- if scope.get('registry')
+         and not one_ids_changed_only_after(since, registry_run, held[0],
+                                            since_last_pass_relation('one_id_registry'),
+                                            since_last_pass_relation('int_identity__one_id_current')) -%}
     {{ return(none) }}
   {%- endif -%}
   {{ return([kept_delta(table), since]) }}

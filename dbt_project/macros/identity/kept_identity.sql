@@ -747,14 +747,59 @@ group by o.node_id, c.center_node_id
   {%- if held is none or not held[1].startswith('one_id_current ') or held[0] >= run_value('as_of_date') -%}
     {{ return(none) }}
   {%- endif -%}
-  {%- set registry = table_held(ref('one_id_registry'), 'identity') -%}
-  {%- if registry is none or registry[0] != run_value('as_of_date')
-         or identity_state_part(registry[1], 'after') != held[0]
-         or identity_state_part(registry[1], 'prev') != identity_state_part(held[1], 'registry')
-         or identity_state_part(registry[1], 'run') != invocation_id -%}
+  {%- set registry = registry_brought_forward(ref('one_id_registry'), held[0], identity_state_part(held[1], 'registry'),
+                                              run_value('as_of_date')) -%}
+  {%- if registry is none or identity_state_part(registry[1], 'run') != invocation_id -%}
     {{ return(none) }}
   {%- endif -%}
   {{ return(held[0]) }}
+{%- endmacro %}
+
+
+{#- What the registry (`registry`, its relation) holds ([D, state]) when it holds `as_of` and was
+    brought forward from the registry built by `prev` as of `since` ("after <since> prev
+    <prev>"): then its rows up to `since` are that build's, and only rows after `since` are new.
+    None otherwise. -#}
+{% macro registry_brought_forward(registry, since, prev, as_of) -%}
+  {%- set held = table_held(registry, 'identity') -%}
+  {%- if held is not none and held[0] == as_of
+         and identity_state_part(held[1], 'after') == since
+         and identity_state_part(held[1], 'prev') == prev -%}
+    {{ return(held) }}
+  {%- endif -%}
+  {{ return(none) }}
+{%- endmacro %}
+
+
+{#- The build of the registry that int_identity__one_id_current (`current`, its relation) was
+    built from, as its comment says; none when unknown. -#}
+{% macro one_id_current_registry(current) -%}
+  {%- set held = table_held(current, 'identity') -%}
+  {{ return(identity_state_part(held[1], 'registry') if held is not none else none) }}
+{%- endmacro %}
+
+
+{#- Whether, as of `as_of`, the identifiers whose one_id differs from what one_id_current gave
+    when it was built from the registry build `registry_run` as of `since` are exactly those
+    with a registry row after `since` (registry_nodes_after): the registry was brought forward
+    from that build (registry_brought_forward) and one_id_current (`current`) holds `as_of`,
+    built from the registry as it is. Never on a rerun of the same D (the registry then
+    rewrites D's own rows). -#}
+{% macro one_ids_changed_only_after(since, registry_run, as_of, registry, current) -%}
+  {%- if since is none or not registry_run or since >= as_of -%}
+    {{ return(false) }}
+  {%- endif -%}
+  {%- set held = registry_brought_forward(registry, since, registry_run, as_of) -%}
+  {%- set current_held = table_held(current, 'identity') -%}
+  {{ return(held is not none and current_held is not none and current_held[0] == as_of
+            and one_id_current_registry(current) == identity_state_part(held[1], 'run')) }}
+{%- endmacro %}
+
+
+{#- The node ids of the identifiers with a registry row after `since` (`registry`: its
+    relation). -#}
+{% macro registry_nodes_after(since, registry) -%}
+select {{ identifier_node_id('identifier_hash') }} from {{ registry }} where valid_from > cast('{{ since }}' as date)
 {%- endmacro %}
 
 
@@ -770,6 +815,5 @@ group by o.node_id, c.center_node_id
 {#- int_identity__one_id_current's pre-hook: remove the identifiers with a registry row after
     `since` (or every row). -#}
 {% macro identity_current_reset(since) -%}
-  {{ return(kept_reset_where(since, 'node_id in (select ' ~ identifier_node_id('identifier_hash') ~ ' from '
-                                  ~ ref('one_id_registry') ~ " where valid_from > cast('" ~ since ~ "' as date))")) }}
+  {{ return(kept_reset_where(since, 'node_id in (' ~ registry_nodes_after(since, ref('one_id_registry')) ~ ')')) }}
 {%- endmacro %}

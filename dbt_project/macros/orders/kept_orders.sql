@@ -67,11 +67,10 @@
     from the orders they read) and the build of the lines it read (which tells the next build
     whether the lines' delta is a change from those lines). -#}
 {% macro kept_orders_built_state(through) -%}
-  {%- set current = table_held(ref('int_identity__one_id_current'), 'identity') -%}
   {{ return(kept_orders_state(through) ~ ' run ' ~ invocation_id ~ ' '
             ~ kept_read_mark('lines', ref('int_orders__lines'), 'lines') ~ ' '
             ~ kept_read_mark('centers', ref('int_identity__record_centers'), 'identity')
-            ~ ' registry ' ~ (identity_state_part(current[1], 'registry') if current is not none else 'none')) }}
+            ~ ' registry ' ~ (one_id_current_registry(ref('int_identity__one_id_current')) or 'none')) }}
 {%- endmacro %}
 
 
@@ -134,19 +133,11 @@
     record's centre moves only when its lines changed (the lines' delta) or an identifier was
     excluded or admitted again, whose one_id then has a registry row: no test isolates it. -#}
 {% macro kept_orders_persons_scoped(since) -%}
-  {%- if since is none or since >= run_value('as_of_date') -%}
+  {%- if not one_ids_changed_only_after(since, kept_held_part('orders', 'registry'), run_value('as_of_date'),
+                                        ref('one_id_registry'), ref('int_identity__one_id_current')) -%}
     {{ return(false) }}
   {%- endif -%}
   {%- if not kept_delta_from(ref('int_identity__record_centers'), 'identity', since, kept_held_part('orders', 'centers')) -%}
-    {{ return(false) }}
-  {%- endif -%}
-  {%- set registry = table_held(ref('one_id_registry'), 'identity') -%}
-  {%- set current = table_held(ref('int_identity__one_id_current'), 'identity') -%}
-  {%- if registry is none or current is none
-         or registry[0] != run_value('as_of_date') or current[0] != run_value('as_of_date')
-         or identity_state_part(registry[1], 'after') != since
-         or identity_state_part(registry[1], 'prev') != kept_held_part('orders', 'registry')
-         or identity_state_part(current[1], 'registry') != identity_state_part(registry[1], 'run') -%}
     {{ return(false) }}
   {%- endif -%}
   {{ return(table_held(kept_orders_deleted_relation(), 'orders_deleted') == [since, 'run ' ~ kept_held_part('orders', 'run')]) }}
@@ -161,9 +152,7 @@
     select c.record_id
     from {{ ref('int_identity__record_centers') }} c
     where c.center_node_id in (
-        select {{ identifier_node_id('identifier_hash') }}
-        from {{ ref('one_id_registry') }}
-        where valid_from > cast('{{ since }}' as date)
+        {{ registry_nodes_after(since, ref('one_id_registry')) }}
         union
         select s.node_id
         from {{ ref('int_identity__one_id_current') }} s

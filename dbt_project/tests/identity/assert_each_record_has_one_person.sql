@@ -16,11 +16,7 @@ records_ as materialized (
     union
     select record_id
     from {{ ref('int_identity__occurrences') }}
-    where node_id in (
-        select {{ identifier_node_id('identifier_hash') }}
-        from {{ ref('one_id_registry') }}
-        where valid_from > cast('{{ found[1] }}' as date)
-    )
+    where node_id in ({{ registry_nodes_after(found[1], ref('one_id_registry')) }})
 ),
 
 occurrences_ as materialized (

@@ -21,11 +21,7 @@ with latest as (
     from {{ ref('one_id_registry') }}
     where valid_from <= {{ as_of_date() }}
     {%- if since is not none %}
-      and {{ identifier_node_id('identifier_hash') }} in (
-          select {{ identifier_node_id('identifier_hash') }}
-          from {{ ref('one_id_registry') }}
-          where valid_from > cast('{{ since }}' as date)
-      )
+      and {{ identifier_node_id('identifier_hash') }} in ({{ registry_nodes_after(since, ref('one_id_registry')) }})
     {%- endif %}
     group by {{ identifier_node_id('identifier_hash') }}
 )
