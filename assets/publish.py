@@ -239,7 +239,7 @@ def publish_bi_copy(warehouse: Settings | Path, publish_dir: Path) -> Published:
                         published.by_delta.add(f"{schema}.{table}")
             if replaced is None:
                 con.execute(f"create table {name} as select * from wh.{name}")
-            published.rows[f"{schema}.{table}"] = con.execute(f"select count(*) from {name}").fetchone()[0]
+            published.rows[f"{schema}.{table}"] = _count(con, here, schema, table)
         con.execute(
             "create table main.published_at as select cast(? as timestamp) as published_at_utc",
             [time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())],
