@@ -334,7 +334,7 @@ def _ingest_batch(
     stages = (settings.raw_dir / ".staging" / token, settings.pii_dir / ".staging" / token)
     try:
         for folder in stages:
-            folder.mkdir(parents=True, exist_ok=True)
+            _make_stage(folder)
         for day, _ in batch:
             if day in unreadable:
                 yield DayOutcome(day, None, "; ".join(unreadable[day]), None)
@@ -348,6 +348,19 @@ def _ingest_batch(
                 folder.parent.rmdir()  # .staging itself, when no other partition is staging
             except OSError:
                 pass
+
+
+def _make_stage(folder: Path, attempts: int = 5) -> None:
+    """Create a staging folder under ``.staging``. Another process that finished its own batch
+    removes ``.staging`` when it is empty (above): between this process creating ``.staging`` and
+    creating its folder in it, that removal can happen, and the folder's mkdir fails. Try again."""
+    for attempt in range(attempts):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return
+        except FileNotFoundError:
+            if attempt == attempts - 1:
+                raise
 
 
 def _write_day(

@@ -227,3 +227,26 @@ def test_files_of_the_earlier_one_file_per_landing_file_layout_are_replaced(sett
     ingest_partition(settings, "pos", D0501)
     assert sorted(p.name for p in (raw / "pos_lines/2024-05-01").iterdir()) == ["pos.parquet"]
     assert sorted(p.name for p in (raw / "file_loads/2024-05-01").iterdir()) == ["pos.parquet"]
+
+
+def test_a_stage_is_made_although_another_process_removes_the_empty_staging_folder(tmp_path, monkeypatch):
+    """Two ingestion processes: one creates .staging for its batch, the other, just done, removes
+    the then empty .staging before the first creates its folder in it (seen once in CI as a
+    FileNotFoundError). The stage is made anyway."""
+    import os
+
+    from assets.ingest import partition
+
+    stage = tmp_path / "raw" / ".staging" / "token"
+    real_mkdir = os.mkdir
+    removed = []
+
+    def mkdir_then_other_process_cleans_up(path, *args, **kwargs):
+        real_mkdir(path, *args, **kwargs)
+        if os.fspath(path) == os.fspath(stage.parent) and not removed:
+            os.rmdir(path)  # the other process's `.staging` rmdir, in between
+            removed.append(path)
+
+    monkeypatch.setattr(os, "mkdir", mkdir_then_other_process_cleans_up)
+    partition._make_stage(stage)
+    assert removed and stage.is_dir()
