@@ -12,6 +12,10 @@ order totals it reads where the side has them), and, between the sides, the pand
 (bench/floors.py). Prints dbt's elapsed time, the summed node time and the RFM step's model time
 from each run's ``run_results.json``.
 
+``--nodes NAME ...`` also prints those models' and tests' own seconds in each build, ``--threads
+N`` times the builds with N dbt threads (one thread gives each node's cost without the other
+thread's query beside it).
+
 ``--daily`` compares the daily run's own step instead: a day's delivery arriving on a warehouse
 as of the day before. Each side builds a warehouse of its own as of D − 1 from the raw layer,
 with D's delivery folders moved aside as if not ingested yet (they are put back right after);
@@ -64,7 +68,9 @@ def dbt(code: Path, warehouse: Path, bench_dir: Path, as_of: date, args: list[st
     nodes = {r["unique_id"]: r["execution_time"] for r in results["results"]}
     return {"elapsed": results["elapsed_time"], "node_seconds": sum(nodes.values()),
             "nodes": len(nodes),
-            "rfm": sum(nodes.get(f"model.memberflow.{name}", 0.0) for name in RFM_MODELS)}
+            "rfm": sum(nodes.get(f"model.memberflow.{name}", 0.0) for name in RFM_MODELS),
+            # model or test name (a generic test's without its hash suffix) → seconds
+            "by_name": {uid.split(".")[2]: seconds for uid, seconds in nodes.items()}}
 
 
 @contextlib.contextmanager
@@ -103,7 +109,11 @@ def main() -> int:
     parser.add_argument("--as-of", help="D (default: the day the bench warehouse was last built for)")
     parser.add_argument("--daily", action="store_true",
                         help="build D on a warehouse as of D - 1 (the daily run's step), not D again")
+    parser.add_argument("--threads", type=int, help="dbt threads of the timed builds (default: the profile's)")
+    parser.add_argument("--nodes", nargs="+", default=[], metavar="NAME",
+                        help="also print these models' or tests' own seconds (names as in dbt's log)")
     args = parser.parse_args()
+    build_args = PRODUCTION_BUILD + (["--threads", str(args.threads)] if args.threads else [])
 
     bench_dir = Path(args.bench_dir).resolve()
     warehouse = bench_dir / "warehouse" / "memberflow.duckdb"
@@ -135,7 +145,7 @@ def main() -> int:
                 if args.daily:
                     shutil.copy(copies[name].with_suffix(".day_before"), copies[name])
                     copies[name].with_suffix(".duckdb.wal").unlink(missing_ok=True)
-                build = dbt(code, copies[name], bench_dir, as_of, PRODUCTION_BUILD)
+                build = dbt(code, copies[name], bench_dir, as_of, build_args)
                 facts = {"rfm": float("nan")} if args.daily else dbt(
                     code, copies[name], bench_dir, as_of, ["run", "--select", *RFM_MODELS])
                 rows.append((i + 1, name, build, facts["rfm"]))
@@ -149,6 +159,10 @@ def main() -> int:
             else:
                 print(f"{round_:>5}  {name:<10} {build['elapsed']:>11.1f} {build['node_seconds']:>8.1f} "
                       f"{build['nodes']:>6} {rfm:>7.1f}")
+        for node in args.nodes:
+            times = [f"{name} {build['by_name'].get(node, float('nan')):.2f}"
+                     for _, name, build, _ in rows if build is not None]
+            print(f"{node}: " + ", ".join(times) + " s")
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_code)],
                        capture_output=True)
