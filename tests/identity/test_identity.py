@@ -458,6 +458,40 @@ def test_unique_order_keys_tested_on_the_orders_rewritten_since_the_test_passed(
         assert failed, (build, outputs[build][-3000:])
 
 
+def _statements(log: str, head: str) -> list[str]:
+    """Every statement in a dbt debug log that starts with ``head``."""
+    found, at = [], log.find(head)
+    while at >= 0:
+        end = re.search(r"\n\d\d:\d\d:\d\d\.\d+ \[", log[at:])
+        found.append(log[at:at + end.start()] if end else log[at:])
+        at = log.find(head, at + 1)
+    return found
+
+
+def test_identity_unique_tests_read_the_rows_rewritten_since_they_passed(built):
+    """The unique tests of the centres and of the components read only the rows a build brought
+    forward rewrote, once they passed on the table it was brought forward from (D2 after D1, and
+    the rerun of D2 after d2_split, whose deltas are empty); every row otherwise. The centres'
+    rows rewritten are more than their delta (the records whose centre changed): every changed
+    record and every record of an identifier excluded or admitted again."""
+    _, _, _, _, statements = built
+    builds = ("d1", "d2", "d2_after_part", "d2_split", "tampered_build")
+    centres, components = {}, {}
+    for build in builds:
+        (sql,) = _statements(statements[build], "select\n    record_id as unique_field")
+        assert '"int_identity__record_centers"' in sql, build
+        centres[build] = '"int_identity__occurrences__delta"' in sql
+        if centres[build]:  # the scope the centres' pre-hook recomputed, not the centres' delta
+            assert '"int_identity__excluded_nodes__delta"' in sql and "__record_centers__delta" not in sql
+        tested = [sql for sql in _statements(statements[build], "select\n    node_id as unique_field")
+                  if '"int_identity__components' in sql]
+        assert len(tested) == 1, build
+        components[build] = '"int_identity__components__delta"' in tested[0]
+    expected = {"d1": False, "d2": True, "d2_after_part": False, "d2_split": False, "tampered_build": True}
+    assert centres == expected
+    assert components == expected
+
+
 def _reads_work_tables(sql: str) -> bool:
     """Whether a chain model's SQL reads this build's delta or work tables (brought forward)."""
     return any(part in sql for part in ("__delta", "__recomputed", "__scope"))

@@ -18,13 +18,16 @@
     every row, as dbt's own tests do. A test that fails, errors or warns loses its record, so the
     next build tests every row again.
 
-    Two more options, for tests whose result also depends on the one_ids:
+    More options; the first two for tests whose result also depends on the one_ids:
     - `registry: true`: the record also names the registry build the one_ids came from
       (int_identity__one_id_current), and the test narrows only when the registry was brought
       forward from it (then the identifiers with another one_id are those with a registry row
       after the delta's D0); never on a rerun of the same D;
     - `persons: true` (with registry): also the rows of a one_id that an identifier left after
       D0 (the registry's previous_one_id) or that is deleted (orders.one_id in the OneID map).
+    - `rows: <macro>`: when a build rewrites more rows than its delta lists, the macro gives the
+      condition for the rows it rewrote instead of `key` in the delta (called with
+      since_last_pass_delta's [delta, D0]; the centres: identity_centers_recomputed_rows).
     A singular test narrows itself with since_last_pass_delta (one person per record,
     tests/identity/assert_each_record_has_one_person.sql).
 
@@ -125,7 +128,11 @@
     {{ return(none) }}
   {%- endif -%}
   {%- set scope = config.get('meta')['since_last_pass'] -%}
-  {%- set where = scope['key'] ~ ' in (select ' ~ scope['key'] ~ ' from ' ~ found[0] ~ ')' -%}
+  {%- if scope.get('rows') -%}
+    {%- set where = context[scope['rows']](found) -%}
+  {%- else -%}
+    {%- set where = scope['key'] ~ ' in (select ' ~ scope['key'] ~ ' from ' ~ found[0] ~ ')' -%}
+  {%- endif -%}
   {%- if scope.get('persons') -%}
     {%- set where = '(' ~ where ~ ' or one_id in (select previous_one_id from '
           ~ since_last_pass_relation('one_id_registry') ~ " where valid_from > cast('" ~ found[1]

@@ -574,19 +574,28 @@ group by o.record_id
 {%- endmacro %}
 
 
-{#- int_identity__record_centers' pre-hook: the records to recompute (changed ones and those of
-    an identifier excluded or admitted again), their centres, and the delta: the records whose
-    centre changed, came or went. -#}
-{% macro identity_centers_prepare(since) -%}
-  {%- if keeps_tables() and since is not none -%}
-    {%- set occurrences_delta = identity_relation('int_identity__occurrences', '__delta') -%}
-    {%- set excluded_delta = identity_relation('int_identity__excluded_nodes', '__delta') -%}
-    create or replace table {{ identity_work('scope') }} as
+{#- The records whose centre a build brought forward recomputes: the changed ones (the
+    occurrences' delta) and those of an identifier excluded or admitted again (the exclusions'
+    delta). Every other record's centre is the one the table held: its identifiers and their
+    exclusions are as they were. Also what record_centers' unique test reads
+    (identity_centers_recomputed_rows). -#}
+{% macro identity_centers_scope(occurrences, occurrences_delta, excluded_delta) -%}
     select record_id from {{ occurrences_delta }}
     union
     select o.record_id
-    from {{ ref('int_identity__occurrences') }} o
-    where o.node_id in (select node_id from {{ excluded_delta }});
+    from {{ occurrences }} o
+    where o.node_id in (select node_id from {{ excluded_delta }})
+{%- endmacro %}
+
+
+{#- int_identity__record_centers' pre-hook: the records to recompute (identity_centers_scope),
+    their centres, and the delta: the records whose centre changed, came or went. -#}
+{% macro identity_centers_prepare(since) -%}
+  {%- if keeps_tables() and since is not none -%}
+    create or replace table {{ identity_work('scope') }} as
+    {{ identity_centers_scope(ref('int_identity__occurrences'),
+                              identity_relation('int_identity__occurrences', '__delta'),
+                              identity_relation('int_identity__excluded_nodes', '__delta')) }};
 
     create or replace table {{ identity_work('recomputed') }} as
     {{ identity_centers_sql(ref('int_identity__occurrences'), ref('int_identity__excluded_nodes'), identity_work('scope')) }};
@@ -600,6 +609,18 @@ group by o.record_id
   {%- else -%}
     select 1
   {%- endif -%}
+{%- endmacro %}
+
+
+{#- For record_centers' unique test (macros/engine/tests_since_pass.sql, option `rows`): the
+    records a build brought forward rewrote, given since_last_pass_delta's [the centres' delta,
+    D0]. The centres' delta lists only the records whose centre changed; the records rewritten
+    with the same centre are the rest of identity_centers_scope, whose two deltas this build
+    made beside the centres' (identity_kept_as_of: the centres are brought forward only then). -#}
+{% macro identity_centers_recomputed_rows(found) -%}
+  {%- set occurrences = since_last_pass_relation('int_identity__occurrences') -%}
+  {{ return('record_id in (' ~ identity_centers_scope(occurrences, kept_delta(occurrences),
+                                                      kept_delta(since_last_pass_relation('int_identity__excluded_nodes'))) ~ ')') }}
 {%- endmacro %}
 
 

@@ -65,15 +65,19 @@ orders_enriched as (
 
 buyer_days as (
 
-    {#- one row per (business date, buyer), with the channels bought in that day: every distinct
-        buyer count below is a sum over these rows, so the orders are grouped by buyer once -#}
+    {#- one row per (business date, buyer), with the channels bought in that day as bits (bit i:
+        channels[i]; one aggregate instead of one per channel): every distinct buyer count below
+        is a sum over these rows, so the orders are grouped by buyer once -#}
     select
         business_date,
         one_id,
         max(is_returning) as is_returning,
-        {%- for channel in channels %}
-        max(case when source = '{{ channel }}' then 1 else 0 end) as bought_{{ channel }}{{ "," if not loop.last }}
-        {%- endfor %}
+        bit_or(case source
+            {%- for channel in channels %}
+            when '{{ channel }}' then {{ 2 ** loop.index0 }}
+            {%- endfor %}
+            else 0
+        end) as bought
     from orders_enriched
     where one_id is not null
     group by business_date, one_id
@@ -85,8 +89,8 @@ buyer_totals as (
     select
         business_date,
         {%- for channel in channels %}
-        sum(bought_{{ channel }}) as buyers_{{ channel }},
-        sum(bought_{{ channel }} * is_returning) as returning_buyers_{{ channel }},
+        sum(case when (bought & {{ 2 ** loop.index0 }}) <> 0 then 1 else 0 end) as buyers_{{ channel }},
+        sum(case when (bought & {{ 2 ** loop.index0 }}) <> 0 then is_returning else 0 end) as returning_buyers_{{ channel }},
         {%- endfor %}
         count(*) as buyers_all,
         sum(is_returning) as returning_buyers_all
