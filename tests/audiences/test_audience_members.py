@@ -103,7 +103,7 @@ RFM_SUMS = ("select as_of_date, rfm_population, recency_days_total, frequency_to
 
 
 def _continue_backfill(warehouse: Warehouse) -> tuple[list[dict], list[dict], str, list[dict]]:
-    warehouse.dbt(["build", "--select", *AUDIENCE_MODELS, "forgotten_identifiers", *NO_TESTS],
+    warehouse.dbt(["build", "--select", *AUDIENCE_MODELS, "+forgotten_identifiers", *NO_TESTS],
                   WINDOW[1], WINDOW[0])
     rows, rfm = warehouse.audience_rows(), warehouse.query(RFM_SUMS)
     # a rerun of the last day: the audience models and their data tests only

@@ -406,6 +406,15 @@ occurrences as (
     left join blocked_all b
         on b.node_id = o.node_id
     where b.node_id is null
+    {%- if scope is not none %}
+      {#- every row read below is one of a record holding an identifier in scope: all the rows
+          of those records, not the 15 M of every record (1 M members) #}
+      and o.record_id in (
+          select s.record_id
+          from {{ occurrences_relation }} s
+          where s.node_id in (select node_id from {{ scope }})
+      )
+    {%- endif %}
 ),
 
 records_with_extra_lines as (
