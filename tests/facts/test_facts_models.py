@@ -32,11 +32,13 @@ FACTS_MARTS = ["member_facts", "member_tiers", "tier_history", "member_points", 
                "channel_kpis_daily", "member_spend_concentration"]
 
 
-def _settings(root: Path, tier_mode: str = "up_and_down") -> Settings:
+def _settings(root: Path, tier_mode: str = "up_and_down", growth_window_days: int | None = None) -> Settings:
     settings = load_settings().with_paths(
         warehouse=root / "w.duckdb", raw=root / "raw", pii=root / "pii")
     rules = copy.deepcopy(settings.rules)
     rules["tiers"]["mode"] = tier_mode
+    if growth_window_days is not None:
+        rules["tiers"]["growth_window_days"] = growth_window_days
     return dataclasses.replace(settings, rules=rules)
 
 
@@ -99,21 +101,21 @@ def _diff(expected: dict, actual: dict, label: str) -> list[str]:
     return problems
 
 
-def _check_against_reference(warehouse: Path, members, orders, rules: dict) -> None:
+def _check_against_reference(warehouse: Path, members, orders, rules: dict, d: date = AS_OF) -> None:
     problems: list[str] = []
     facts = {r["one_id"]: r for r in read_table(warehouse, "select * from marts.member_facts")}
-    problems += _diff(reference.member_facts(orders, members, AS_OF, rules), facts, "member_facts")
+    problems += _diff(reference.member_facts(orders, members, d, rules), facts, f"member_facts as of {d}")
 
-    expected_tiers, expected_history = reference.tiers(orders, members, AS_OF, rules)
+    expected_tiers, expected_history = reference.tiers(orders, members, d, rules)
     tiers = {r["one_id"]: r for r in read_table(warehouse, "select * from marts.member_tiers")}
     problems += _diff(expected_tiers, tiers, "member_tiers")
     history = read_table(warehouse, "select one_id, tier, valid_from, valid_to from marts.tier_history")
     expected_rows = {(h["one_id"], h["valid_from"]): (h["tier"], h["valid_to"]) for h in expected_history}
     actual_rows = {(h["one_id"], h["valid_from"]): (h["tier"], h["valid_to"]) for h in history}
     if expected_rows != actual_rows:
-        problems.append(f"tier_history differs: {sorted(set(expected_rows.items()) ^ set(actual_rows.items()))[:6]}")
+        problems.append(f"tier_history as of {d} differs: {sorted(set(expected_rows.items()) ^ set(actual_rows.items()), key=repr)[:6]}")
 
-    expected_points, expected_lots = reference.points(orders, members, AS_OF, rules)
+    expected_points, expected_lots = reference.points(orders, members, d, rules)
     points = {r["one_id"]: r for r in read_table(warehouse, "select * from marts.member_points")}
     problems += _diff(expected_points, points, "member_points")
     lots = {(r["one_id"], r["earn_date"]): r for r in read_table(warehouse, "select * from marts.point_lots")}
@@ -121,7 +123,7 @@ def _check_against_reference(warehouse: Path, members, orders, rules: dict) -> N
 
     kpis = {(r["business_date"], r["channel"]): r
             for r in read_table(warehouse, "select * from marts.channel_kpis_daily")}
-    problems += _diff(reference.channel_kpis(orders, members, AS_OF), kpis, "channel_kpis_daily")
+    problems += _diff(reference.channel_kpis(orders, members, d), kpis, "channel_kpis_daily")
     assert not problems, "\n".join(problems[:30])
 
 
@@ -173,8 +175,12 @@ def _upstream_is_stub() -> bool:
     return not orders.exists() or "TEMPORARY STUB" in orders.read_text(encoding="utf-8")
 
 
-KEPT_SELECTION = ["--select", "int_orders_valid_as_of", "int_members_as_of", "int_member_order_totals", "member_facts"]
-TOTALS_SQL = Path("models", "intermediate", "facts", "int_member_order_totals.sql")
+KEPT_SELECTION = ["--select", *FACTS_SELECTION[:-1]]  # the facts models, without their tests
+FACTS_SQL = Path("models", "intermediate", "facts")
+TOTALS_SQL = FACTS_SQL / "int_member_order_totals.sql"
+# the growth and points tables kept by person (macros/facts/kept_by_person.sql)
+BY_PERSON_SQL = [FACTS_SQL / f"{name}.sql"
+                 for name in ("int_member_orders_counted", "int_point_lots_earned", "int_tier_timeline")]
 
 
 def _mutate(orders: list, d: date) -> tuple[list, set[str]]:
@@ -205,32 +211,57 @@ def _mutate(orders: list, d: date) -> tuple[list, set[str]]:
     return orders, {refunded, merged_from, merged_into, gone, deleted}
 
 
-def test_member_totals_brought_forward_day_by_day_match_the_reference(tmp_path):
-    """int_member_order_totals kept by person: each build recomputes only the persons whose valid
-    orders changed or left the 365-day window, and member_facts on it matches the reference as
-    of every D: a day later, eight weeks later (orders leaving and, as late rows, entering the
-    window), after a day that refunds, merges, removes and forgets persons' orders, a rerun, and
+def _mutate_members(members: list, orders: list, d: date) -> tuple[list, set[str]]:
+    """What a day can do to the member rows: a member registers later than it said (its earlier
+    orders stop counting), a member is no longer one (deleted), a buyer registers on D."""
+    members = list(members)
+    buyers = {o.one_id for o in orders if o.one_id and o.is_valid and o.business_date < d - timedelta(days=30)}
+    registered = {m.one_id for m in members}
+    later, gone = [m for m in members if m.one_id in buyers and m.registration_date
+                   and m.registration_date < d - timedelta(days=30)][:2]
+    new = sorted(buyers - registered)[0]
+    members = [m for m in members if m.one_id != gone.one_id]
+    members = [dataclasses.replace(m, registration_date=d - timedelta(days=30)) if m.one_id == later.one_id else m
+               for m in members]
+    members.append(dataclasses.replace(later, one_id=new, member_id="M99997", registration_date=d))
+    return members, {later.one_id, gone.one_id, new}
+
+
+def test_facts_brought_forward_day_by_day_match_the_reference(tmp_path):
+    """int_member_order_totals and the growth and points tables kept by person: each build
+    recomputes only the persons whose valid orders or member row changed, or with an order that
+    left a window, and every facts mart matches the reference as of every D: a day later, eight
+    weeks later (orders leaving and, as late rows, entering the window), after a day that
+    refunds, merges, removes and forgets persons' orders and changes member rows, a rerun, and
     an earlier D (rebuilt whole). member_facts alone for a D the totals do not hold is an error."""
     members, orders = random_history(13, AS_OF, persons=60)
+    # a member whose one order leaves the growth window between the second and third build, and
+    # that nothing else touches: the timeline must find it by that date alone
+    members.append(reference.Member("pexit", "M99996", AS_OF - timedelta(days=500)))
+    orders.append(reference.Order(
+        "pos:exit:1", "pos", "S1", datetime.combine(AS_OF - timedelta(days=59 + 300 - 5), datetime.min.time()),
+        Decimal("3600.00"), Decimal("0.00"), Decimal("3600.00"), "completed", True, 0, "pexit"))
     warehouse = tmp_path / "w.duckdb"
     write_warehouse(warehouse, members, orders)
-    settings = _settings(tmp_path)
-    rules = reference.RULES
+    # a growth window other than the 365 days of the persons' totals, so that the orders leaving
+    # it are not the persons the totals recompute for their own window
+    settings = _settings(tmp_path, growth_window_days=300)
+    rules = dict(reference.RULES, growth_window_days=300)
     touched: set[str] = set()
     days = [AS_OF - timedelta(days=60), AS_OF - timedelta(days=59), AS_OF - timedelta(days=1),
             AS_OF, AS_OF, AS_OF - timedelta(days=10)]
     for step, d in enumerate(days):
         if step == 3:
             orders, touched = _mutate(orders, d)
+            members, touched_members = _mutate_members(members, orders, d)
             write_warehouse(warehouse, members, orders)
         run_dbt(settings, ["run", *KEPT_SELECTION], as_of_date=d, target_path=tmp_path / "target")
-        compiled = (tmp_path / "target" / "compiled" / "memberflow" / TOTALS_SQL).read_text()
         # the first build and the earlier D are whole; every other one is brought forward
-        assert ("int_member_order_totals__changed" in compiled) == (step not in (0, 5)), (step, d)
-        facts = {r["one_id"]: r for r in read_table(warehouse, "select * from marts.member_facts")}
-        problems = _diff(reference.member_facts(orders, members, d, rules), facts, f"member_facts as of {d}")
-        assert not problems, "\n".join(problems[:20])
-    assert len(touched) == 5
+        for sql in (TOTALS_SQL, *BY_PERSON_SQL):
+            compiled = (tmp_path / "target" / "compiled" / "memberflow" / sql).read_text()
+            assert (f"{sql.stem}__changed" in compiled) == (step not in (0, 5)), (step, d, sql.stem)
+        _check_against_reference(warehouse, members, orders, rules, d)
+    assert len(touched) == 5 and len(touched_members) == 3
     # member_facts alone for another day would read totals as of this one: a clear error instead
     result = run_dbt(settings, ["run", "--select", "member_facts"], as_of_date=AS_OF, target_path=tmp_path / "target",
                      check=False)

@@ -19,9 +19,11 @@
     of a later D or of other logic is emptied and refilled, as is any table under
     `--full-refresh`. Spark: a plain table, rebuilt whole every build. -#}
 
-{#- The columns of a valid order that a person's row is computed from. -#}
+{#- The columns of a valid order that a person's row is computed from, and its order time: not a
+    column of this table, but of int_member_orders_counted, which is kept by the persons this
+    table recomputes (macros/facts/kept_by_person.sql). -#}
 {% macro member_orders_fingerprint() -%}
-  {{ return(rows_fingerprint('order_key, source, store_code, business_date, order_hour, '
+  {{ return(rows_fingerprint('order_key, source, store_code, business_date, order_hour, order_ts_local, '
                              ~ 'gross_amount_yuan, discount_amount_yuan, net_amount_yuan')) }}
 {%- endmacro %}
 

@@ -2,8 +2,11 @@
     materialized=staging_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
-    pre_hook=["{{ kept_totals_prepare() }}", "{{ kept_reset(kept_totals_as_of(), 'one_id') }}"],
-    post_hook=["{{ kept_drop_changed() }}",
+    pre_hook=["{{ kept_delta_drop() }}", "{{ kept_totals_prepare() }}",
+              "{{ kept_delta_create(kept_totals_as_of(), 'member_totals', 'one_id', ['one_id']) }}",
+              "{{ kept_reset(kept_totals_as_of(), 'one_id') }}"],
+    post_hook=["{{ kept_delta_finish(kept_totals_as_of(), 'one_id', ['one_id']) }}",
+               "{{ kept_drop_changed() }}",
                "{{ kept_mark('member_totals', (kept_totals_state() ~ ' run ' ~ invocation_id ~ ' ' ~ kept_read_mark('orders', ref('int_orders__unified'), 'orders')) if keeps_tables() else '') }}"],
 ) }}
 -- depends_on: {{ ref('int_orders__unified') }}
@@ -29,6 +32,7 @@ valid_orders as (
         store_code,
         business_date,
         order_hour,
+        order_ts_local,
         gross_amount_yuan,
         discount_amount_yuan,
         net_amount_yuan

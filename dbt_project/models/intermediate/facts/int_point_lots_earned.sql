@@ -1,12 +1,16 @@
+{{ kept_by_counted_persons_config('lots_earned', 'kept_lots_as_of', 'kept_lots_state') }}
 {#- Point lots as earned: one lot per (member, earn date) holding the points of that day's counted
     orders; it expires on earn_date + points_validity_days (gone that day).
 
     Every lot also gets its position in the member's point stream: the lots, in earning order (=
     expiry order, the validity being constant), laid end to end. points_position_start /
     points_position_end are the cumulative points before / after the lot; redemption and expiry
-    are then a frontier moving along that stream (see int_point_redemptions). -#}
+    are then a frontier moving along that stream (see int_point_redemptions).
+    Kept by person on DuckDB: a build recomputes only the persons in the counted orders' delta
+    (macros/facts/kept_by_person.sql). -#}
 
 {%- set validity_days = cfg('points_validity_days') | int %}
+{%- set since = kept_lots_as_of() %}
 
 with
 
@@ -18,6 +22,9 @@ counted_orders as (
         points_earned
     from {{ ref('int_member_orders_counted') }}
     where points_earned > 0
+    {%- if since is not none %}
+      and one_id in (select one_id from {{ kept_changed_relation() }})
+    {%- endif %}
 
 ),
 

@@ -1,3 +1,4 @@
+{{ kept_by_counted_persons_config('tier_timeline', 'kept_timeline_as_of', 'kept_timeline_state', 'kept_timeline_leavers') }}
 {#- Growth value and tier of every registered member on every date its growth value can change.
 
     Growth value on a date t = Σ floor(net) of counted orders with business date in t-364 … t.
@@ -7,9 +8,14 @@
     One row per (one_id, event_date); the row holds from event_date to next_event_date - 1.
 
     tier_rank is the band of the growth value (up_and_down) or the highest band reached so far
-    (only_up, a running maximum). -#}
+    (only_up, a running maximum).
+
+    Kept by person on DuckDB: a build recomputes only the persons in the counted orders' delta
+    and those with an order that left the window since the table's D
+    (macros/facts/kept_by_person.sql). -#}
 
 {%- set window_days = cfg('growth_window_days') | int -%}
+{%- set since = kept_timeline_as_of() -%}
 {%- set only_up = cfg('tier_mode') == 'only_up' %}
 
 with
@@ -20,6 +26,9 @@ members as (
         one_id,
         registration_date
     from {{ ref('int_members_as_of') }}
+    {%- if since is not none %}
+    where one_id in (select one_id from {{ kept_changed_relation() }})
+    {%- endif %}
 
 ),
 
@@ -30,6 +39,9 @@ counted_orders as (
         business_date,
         growth_value
     from {{ ref('int_member_orders_counted') }}
+    {%- if since is not none %}
+    where one_id in (select one_id from {{ kept_changed_relation() }})
+    {%- endif %}
 
 ),
 
