@@ -110,6 +110,10 @@ def main() -> int:
     parser.add_argument("--daily", action="store_true",
                         help="build D on a warehouse as of D - 1 (the daily run's step), not D again")
     parser.add_argument("--threads", type=int, help="dbt threads of the timed builds (default: the profile's)")
+    parser.add_argument("--json", metavar="PATH",
+                        help="also write every build's figures, each node's seconds included, to PATH")
+    parser.add_argument("--top", type=int, default=0, metavar="N",
+                        help="print the N nodes whose mean seconds differ most between the sides")
     parser.add_argument("--nodes", nargs="+", default=[], metavar="NAME",
                         help="also print these models' or tests' own seconds (names as in dbt's log)")
     args = parser.parse_args()
@@ -163,11 +167,37 @@ def main() -> int:
             times = [f"{name} {build['by_name'].get(node, float('nan')):.2f}"
                      for _, name, build, _ in rows if build is not None]
             print(f"{node}: " + ", ".join(times) + " s")
+        if args.top:
+            print(f"the {args.top} nodes whose mean seconds differ most (this - base):")
+            for node, base, this in _largest_differences(rows, args.top):
+                print(f"  {this - base:+6.2f}  base {base:6.2f}  this {this:6.2f}  {node}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(
+                {"as_of": as_of.isoformat(), "base": args.base,
+                 "builds": [{"round": r, "side": name, **build} for r, name, build, _ in rows if build is not None]},
+                indent=1))
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_code)],
                        capture_output=True)
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
+
+
+def _largest_differences(rows: list, n: int) -> list[tuple[str, float, float]]:
+    """(node, mean seconds on base, mean seconds on this) of the ``n`` nodes whose means differ
+    most, either way; a node one side lacks counts 0 there."""
+    per_side: dict[str, list[dict]] = {"base": [], "this": []}
+    for _, name, build, _ in rows:
+        if build is not None:
+            per_side[name].append(build["by_name"])
+
+    def mean(side: str, node: str) -> float:
+        builds = per_side[side]
+        return sum(b.get(node, 0.0) for b in builds) / len(builds) if builds else float("nan")
+
+    nodes = {node for builds in per_side.values() for b in builds for node in b}
+    means = [(node, mean("base", node), mean("this", node)) for node in nodes]
+    return sorted(means, key=lambda m: -abs(m[2] - m[1]))[:n]
 
 
 if __name__ == "__main__":

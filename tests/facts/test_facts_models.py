@@ -179,8 +179,9 @@ KEPT_SELECTION = ["--select", *FACTS_SELECTION[:-1]]  # the facts models, withou
 FACTS_SQL = Path("models", "intermediate", "facts")
 TOTALS_SQL = FACTS_SQL / "int_member_order_totals.sql"
 # the growth and points tables kept by person (macros/facts/kept_by_person.sql)
-BY_PERSON_SQL = [FACTS_SQL / f"{name}.sql"
-                 for name in ("int_member_orders_counted", "int_point_lots_earned", "int_tier_timeline")]
+BY_PERSON_SQL = [*(FACTS_SQL / f"{name}.sql"
+                   for name in ("int_member_orders_counted", "int_point_lots_earned", "int_tier_timeline")),
+                 Path("models", "marts", "loyalty", "tier_history.sql")]
 
 
 def _mutate(orders: list, d: date) -> tuple[list, set[str]]:

@@ -1,12 +1,13 @@
 {#- The growth and points tables kept by person on DuckDB: int_member_orders_counted,
-    int_point_lots_earned and int_tier_timeline.
+    int_point_lots_earned, int_tier_timeline and marts.tier_history.
 
     A person's rows in each are a function of that person's inputs only:
 
     - int_member_orders_counted: the person's valid orders and member row (registration date);
     - int_point_lots_earned: the person's counted orders;
     - int_tier_timeline: the person's counted orders and member row, and D (the day an order
-      leaves the growth window is an event once it is not after D).
+      leaves the growth window is an event once it is not after D);
+    - tier_history: the person's timeline rows.
 
     So a build for D recomputes only the persons whose inputs may differ from the build as of
     the table's D0, and keeps every other person's rows:
@@ -18,7 +19,9 @@
       delta.
     - the lots earned: the persons in the counted orders' delta.
     - the timeline: the persons in the counted orders' delta, and those with a counted order
-      that leaves the growth window after D0 and not after D.
+      that leaves the growth window after D0 and not after D. It hands on those persons too.
+    - marts.tier_history (a function of the person's timeline rows): the persons in the
+      timeline's delta.
 
     Each table is brought forward only when the delta it reads starts from the very build of the
     table it read last time (kept_delta_from, macros/engine/kept_tables.sql), and its comment
@@ -85,19 +88,23 @@
 {%- endmacro %}
 
 
-{#- The config of a table kept by the persons in the counted orders' delta (the lots earned, the
-    timeline): `as_of` and `state` name this table's macros, `more` one that selects more persons
-    given the table's D0. -#}
-{% macro kept_by_counted_persons_config(kind, as_of, state, more=none) -%}
+{#- The config of a table kept by the persons in the delta of `source` (a kept table of
+    `source_kind`): `as_of` and `state` name this table's macros, `more` one that selects more
+    persons given the table's D0; with `hands_on`, the table hands the persons it recomputed on
+    as its own delta. -#}
+{% macro kept_by_persons_config(kind, as_of, state, source, source_kind, more=none, hands_on=false) -%}
   {%- set more_sql = (', ' ~ more ~ '(' ~ as_of ~ '())') if more else '' -%}
+  {%- set pre = ["{{ kept_person_prepare(" ~ as_of ~ "(), ref('" ~ source ~ "')" ~ more_sql ~ ") }}"] -%}
+  {%- if hands_on -%}
+    {%- set pre = ["{{ kept_delta_drop() }}"] + pre + ["{{ kept_person_delta_create(" ~ as_of ~ "(), '" ~ kind ~ "') }}"] -%}
+  {%- endif -%}
   {%- do config(
       materialized=staging_materialization(),
       incremental_strategy='append',
       on_schema_change='sync_all_columns',
-      pre_hook=["{{ kept_person_prepare(" ~ as_of ~ "(), ref('int_member_orders_counted')" ~ more_sql ~ ") }}",
-                "{{ kept_reset(" ~ as_of ~ "(), 'one_id') }}"],
+      pre_hook=pre + ["{{ kept_reset(" ~ as_of ~ "(), 'one_id') }}"],
       post_hook=["{{ kept_drop_changed() }}",
-                 "{{ kept_person_mark('" ~ kind ~ "', " ~ state ~ "(), ref('int_member_orders_counted'), 'counted') }}"],
+                 "{{ kept_person_mark('" ~ kind ~ "', " ~ state ~ "(), ref('" ~ source ~ "'), '" ~ source_kind ~ "') }}"],
   ) -%}
 {%- endmacro %}
 
@@ -154,6 +161,16 @@
 
 {% macro kept_timeline_as_of() -%}
   {{ return(kept_person_as_of('tier_timeline', kept_timeline_state(), ref('int_member_orders_counted'), 'counted')) }}
+{%- endmacro %}
+
+
+{#- tier_history: its logic and the D it can be brought forward from. -#}
+{% macro kept_history_state() -%}
+  {{ return(kept_person_state([])) }}
+{%- endmacro %}
+
+{% macro kept_history_as_of() -%}
+  {{ return(kept_person_as_of('tier_history', kept_history_state(), ref('int_tier_timeline'), 'tier_timeline')) }}
 {%- endmacro %}
 
 {#- The persons with a counted order leaving the growth window after `since` and not after D. -#}

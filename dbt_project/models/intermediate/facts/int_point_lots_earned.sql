@@ -1,4 +1,4 @@
-{{ kept_by_counted_persons_config('lots_earned', 'kept_lots_as_of', 'kept_lots_state') }}
+{{ kept_by_persons_config('lots_earned', 'kept_lots_as_of', 'kept_lots_state', 'int_member_orders_counted', 'counted') }}
 {#- Point lots as earned: one lot per (member, earn date) holding the points of that day's counted
     orders; it expires on earn_date + points_validity_days (gone that day).
 

@@ -1,4 +1,5 @@
-{{ kept_by_counted_persons_config('tier_timeline', 'kept_timeline_as_of', 'kept_timeline_state', 'kept_timeline_leavers') }}
+{{ kept_by_persons_config('tier_timeline', 'kept_timeline_as_of', 'kept_timeline_state', 'int_member_orders_counted', 'counted',
+                          more='kept_timeline_leavers', hands_on=true) }}
 {#- Growth value and tier of every registered member on every date its growth value can change.
 
     Growth value on a date t = Σ floor(net) of counted orders with business date in t-364 … t.

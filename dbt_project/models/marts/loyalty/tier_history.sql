@@ -1,8 +1,12 @@
+{{ kept_by_persons_config('tier_history', 'kept_history_as_of', 'kept_history_state', 'int_tier_timeline', 'tier_timeline') }}
 {#- Tier history (SPEC §6): one row per stretch of days a member held a tier, from its registration
     date to D. valid_from and valid_to are both inclusive; valid_to is null for the current tier.
     The tier of a member on any past date d <= D is the row with valid_from <= d and
     (valid_to is null or d <= valid_to). Built from the growth timeline (int_tier_timeline):
-    consecutive event dates with the same tier collapse into one row. -#}
+    consecutive event dates with the same tier collapse into one row.
+    Kept by person on DuckDB: a build recomputes only the persons in the timeline's delta
+    (macros/facts/kept_by_person.sql). -#}
+{%- set since = kept_history_as_of() %}
 
 with
 
@@ -15,6 +19,9 @@ timeline as (
         tier_rank,
         tier
     from {{ ref('int_tier_timeline') }}
+    {%- if since is not none %}
+    where one_id in (select one_id from {{ kept_changed_relation() }})
+    {%- endif %}
 
 ),
 
