@@ -24,15 +24,18 @@
       timeline's delta.
 
     Each table is brought forward only when the delta it reads starts from the very build of the
-    table it read last time (kept_delta_from, macros/engine/kept_tables.sql), and its comment
+    table it read last time (kept_delta_from, macros/engine/kept_tables.sql) and that table was
+    built in the same dbt invocation (a daily build builds them all in one), and its comment
     holds the logic it was built with ("memberflow <kind> as of D logic <md5> run <invocation>
     <read kind> <invocation read>"); otherwise it is emptied and refilled, as under
     `--full-refresh`. Spark: plain tables, rebuilt whole every build. -#}
 
 
-{#- The state of a table kept by person: a digest of its SQL and the rules in `rules`. -#}
-{% macro kept_person_state(rules) -%}
-  {{ return('logic ' ~ local_md5(model.raw_code ~ '|' ~ tojson(rules) ~ '|1')) }}
+{#- The state of a table kept by person: a digest of its SQL, the rules in `rules`, `rendered`
+    (the macros its SQL calls, as rendered: a change of their code rebuilds the table whole) and
+    the version of the kept path (raise it when the macros of this file change). -#}
+{% macro kept_person_state(rules, rendered='') -%}
+  {{ return('logic ' ~ local_md5(model.raw_code ~ '|' ~ tojson(rules) ~ '|' ~ rendered ~ '|1')) }}
 {%- endmacro %}
 
 
@@ -45,6 +48,13 @@
     {{ return(none) }}
   {%- endif -%}
   {%- if not kept_delta_from(source, source_kind, held[0], kept_held_part(kind, source_kind)) -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {#- and `source` was built in this dbt invocation: its delta then covers every input of this
+      table that changed since (a table built after it in another invocation, with other member
+      rows say, is rebuilt whole) -#}
+  {%- set source_held = table_held(source, source_kind) -%}
+  {%- if source_held is none or identity_state_part(source_held[1], 'run') != invocation_id -%}
     {{ return(none) }}
   {%- endif -%}
   {{ return(held[0]) }}
@@ -111,7 +121,7 @@
 
 {#- int_member_orders_counted: its logic (the points rule). -#}
 {% macro kept_counted_state() -%}
-  {{ return(kept_person_state([cfg('yuan_per_point')])) }}
+  {{ return(kept_person_state([cfg('yuan_per_point')], int_floor_div('growth_value', cfg('yuan_per_point')))) }}
 {%- endmacro %}
 
 {#- int_member_orders_counted__members: the member rows the table was built from (one_id,
@@ -156,7 +166,9 @@
 
 {#- int_tier_timeline: its logic (window, bands, mode) and the D it can be brought forward from. -#}
 {% macro kept_timeline_state() -%}
-  {{ return(kept_person_state([cfg('growth_window_days'), tier_bands(), cfg('tier_mode')])) }}
+  {{ return(kept_person_state([cfg('growth_window_days'), tier_bands(), cfg('tier_mode')],
+                              days_after('business_date', cfg('growth_window_days') | int) ~ tier_rank_of('growth_value')
+                              ~ tier_name_of('tier_rank'))) }}
 {%- endmacro %}
 
 {% macro kept_timeline_as_of() -%}
@@ -166,7 +178,7 @@
 
 {#- tier_history: its logic and the D it can be brought forward from. -#}
 {% macro kept_history_state() -%}
-  {{ return(kept_person_state([])) }}
+  {{ return(kept_person_state([], days_after('next_valid_from', -1))) }}
 {%- endmacro %}
 
 {% macro kept_history_as_of() -%}
@@ -185,7 +197,7 @@
 
 {#- int_point_lots_earned: its logic (the validity) and the D it can be brought forward from. -#}
 {% macro kept_lots_state() -%}
-  {{ return(kept_person_state([cfg('points_validity_days')])) }}
+  {{ return(kept_person_state([cfg('points_validity_days')], days_after('earn_date', cfg('points_validity_days') | int))) }}
 {%- endmacro %}
 
 {% macro kept_lots_as_of() -%}
