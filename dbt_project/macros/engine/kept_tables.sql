@@ -127,7 +127,8 @@
     <kind>_delta as of D from D0 run <invocation>" (the table as of D0 and the dbt invocation
     that built it). A model that records having read that very table (kept_read_mark: its D0 and
     that invocation) may bring itself forward by the delta (kept_delta_from); a table rebuilt
-    whole hands on none. -#}
+    whole hands on none. The tables kept by person hand on only the persons they recomputed, one
+    one_id a row (kept_person_delta_create, macros/facts/kept_by_person.sql). -#}
 
 {% macro kept_delta(relation) -%}
   {{ return(relation.incorporate(path={"identifier": relation.identifier ~ "__delta"})) }}

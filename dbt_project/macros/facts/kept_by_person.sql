@@ -101,8 +101,8 @@
 {#- The config of a table kept by the persons in the delta of `source` (a kept table of
     `source_kind`): `as_of` and `state` name this table's macros, `more` one that selects more
     persons given the table's D0; with `hands_on`, the table hands the persons it recomputed on
-    as its own delta. -#}
-{% macro kept_by_persons_config(kind, as_of, state, source, source_kind, more=none, hands_on=false) -%}
+    as its own delta; `post`, more post-hooks before the mark. -#}
+{% macro kept_by_persons_config(kind, as_of, state, source, source_kind, more=none, hands_on=false, post=[]) -%}
   {%- set more_sql = (', ' ~ more ~ '(' ~ as_of ~ '())') if more else '' -%}
   {%- set pre = ["{{ kept_person_prepare(" ~ as_of ~ "(), ref('" ~ source ~ "')" ~ more_sql ~ ") }}"] -%}
   {%- if hands_on -%}
@@ -113,8 +113,8 @@
       incremental_strategy='append',
       on_schema_change='sync_all_columns',
       pre_hook=pre + ["{{ kept_reset(" ~ as_of ~ "(), 'one_id') }}"],
-      post_hook=["{{ kept_drop_changed() }}",
-                 "{{ kept_person_mark('" ~ kind ~ "', " ~ state ~ "(), ref('" ~ source ~ "'), '" ~ source_kind ~ "') }}"],
+      post_hook=["{{ kept_drop_changed() }}"] + post
+                + ["{{ kept_person_mark('" ~ kind ~ "', " ~ state ~ "(), ref('" ~ source ~ "'), '" ~ source_kind ~ "') }}"],
   ) -%}
 {%- endmacro %}
 
@@ -141,8 +141,9 @@
   {{ return(none) }}
 {%- endmacro %}
 
-{#- The persons whose member row came, went or changed since the table's D0. -#}
-{% macro kept_counted_member_changes() -%}
+{#- The persons whose member row came, went or changed since the table's D0 (`since`: the member
+    rows kept beside the table are those of that build). -#}
+{% macro kept_counted_member_changes(since) -%}
     select coalesce(m.one_id, k.one_id) as one_id
     from {{ ref('int_members_as_of') }} m
     full outer join {{ kept_counted_members() }} k

@@ -7,7 +7,7 @@
               "{{ kept_reset(kept_totals_as_of(), 'one_id') }}"],
     post_hook=["{{ kept_delta_finish(kept_totals_as_of(), 'one_id', ['one_id']) }}",
                "{{ kept_drop_changed() }}",
-               "{{ kept_mark('member_totals', (kept_totals_state() ~ ' run ' ~ invocation_id ~ ' ' ~ kept_read_mark('orders', ref('int_orders__unified'), 'orders')) if keeps_tables() else '') }}"],
+               "{{ kept_person_mark('member_totals', kept_totals_state(), ref('int_orders__unified'), 'orders') }}"],
 ) }}
 -- depends_on: {{ ref('int_orders__unified') }}
 {#- Each person's valid orders up to D summed up (SPEC §5): one row per one_id with a valid order.

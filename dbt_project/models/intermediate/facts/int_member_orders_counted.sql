@@ -1,14 +1,5 @@
-{{ config(
-    materialized=staging_materialization(),
-    incremental_strategy='append',
-    on_schema_change='sync_all_columns',
-    pre_hook=["{{ kept_delta_drop() }}",
-              "{{ kept_person_prepare(kept_counted_as_of(), ref('int_member_order_totals'), kept_counted_member_changes()) }}",
-              "{{ kept_person_delta_create(kept_counted_as_of(), 'counted') }}",
-              "{{ kept_reset(kept_counted_as_of(), 'one_id') }}"],
-    post_hook=["{{ kept_drop_changed() }}", "{{ kept_counted_members_write() }}",
-               "{{ kept_person_mark('counted', kept_counted_state(), ref('int_member_order_totals'), 'member_totals') }}"],
-) }}
+{{ kept_by_persons_config('counted', 'kept_counted_as_of', 'kept_counted_state', 'int_member_order_totals', 'member_totals',
+                          more='kept_counted_member_changes', hands_on=true, post=["{{ kept_counted_members_write() }}"]) }}
 -- depends_on: {{ ref('int_member_order_totals') }}
 {#- The orders that earn growth value and points (SPEC §6): valid orders of registered members on
     or after the member's registration date, up to D. One row per order.
