@@ -1,7 +1,9 @@
-"""staging.base_raw__files, kept by raw file: which landing files each raw Parquet file holds.
+"""staging.base_raw__files, kept by raw file: which landing files each raw Parquet file holds;
+and staging.base_raw__file_loads, raw.file_loads kept the same way.
 
-base_raw__deliveries takes from it the deliveries known only from their rows (no file_loads
-row). A build reads the raw files that are new or changed (size, modification time) and keeps
+base_raw__deliveries takes from the first the deliveries known only from their rows (no
+file_loads row), and from the second (as quality.file_loads does) the deliveries file_loads
+records. A build reads the raw files that are new or changed (size, modification time) and keeps
 the rest; a file that is gone loses its rows. After every change to the raw layer the kept
 tables must equal a build from scratch, and the kept build must have read only what changed.
 """
@@ -18,7 +20,7 @@ from orchestration.dbt_cli import run_dbt
 from orchestration.settings import load_settings
 from tests.support.raw_builder import content_sha256, write_file_load, write_raw
 
-SELECTION = ["--select", "base_raw__files", "base_raw__deliveries"]
+SELECTION = ["--select", "base_raw__files", "base_raw__file_loads", "base_raw__deliveries", "file_loads"]
 AS_OF = date(2024, 5, 3)
 
 
@@ -38,6 +40,10 @@ def _tables(warehouse: Path) -> dict[str, list[tuple]]:
             "files": con.execute(
                 "select raw_table, raw_path, raw_size, file_name, delivery_date from staging.base_raw__files "
                 "where raw_table = 'pos_lines' and file_name is not null order by all").fetchall(),
+            "loads": con.execute(
+                "select raw_path, raw_size, source, delivery_date, file_name, sha256, rows_read "
+                "from staging.base_raw__file_loads order by all").fetchall(),
+            "quality": con.execute("select * from quality.file_loads order by all").fetchall(),
         }
     finally:
         con.close()
@@ -50,12 +56,13 @@ def builds(tmp_path_factory):
     raw = settings.raw_dir
     target = root / "target"
     compiled = target / "compiled" / "memberflow" / "models" / "staging" / "raw" / "base_raw__files.sql"
+    compiled_loads = compiled.with_name("base_raw__file_loads.sql")
 
     def build(warehouse: Path) -> dict:
         result = run_dbt(settings.with_paths(warehouse=warehouse), ["run", *SELECTION],
                          as_of_date=AS_OF, target_path=target)
         assert "ERROR=0" in result.stdout, result.stdout[-3000:]
-        return {**_tables(warehouse), "sql": compiled.read_text()}
+        return {**_tables(warehouse), "sql": compiled.read_text(), "loads_sql": compiled_loads.read_text()}
 
     rows_a = [_sale("A1")]
     write_raw(raw, "pos_lines", rows_a, delivery_date="2024-05-01", file_name="SH001_a.csv")
@@ -85,7 +92,32 @@ def builds(tmp_path_factory):
     late.unlink()
     out["removed"] = build(kept)
     out["removed_fresh"] = build(root / "fresh_removed.duckdb")
+
+    # file_loads: a new day's record; then that record written again with another sha256 and
+    # another day's file written again without rows; then the record's file removed
+    rows_f = [_sale("F1")]
+    write_raw(raw, "pos_lines", rows_f, delivery_date="2024-05-03", file_name="SH001_f.csv")
+    new_load = write_file_load(raw, "pos", "2024-05-03", "SH001_f.csv", content_sha256(rows_f), rows_read=1)
+    out["load_new"] = build(kept)
+    out["load_new_fresh"] = build(root / "fresh_load_new.duckdb")
+    out["load_new_path"] = str(new_load)
+    write_file_load(raw, "pos", "2024-05-03", "SH001_f.csv", "0" * 64, rows_read=2, rows_quarantined=1)
+    (first_load,) = (raw / "file_loads" / "2024-05-01").glob("*.parquet")
+    _empty_file_load(first_load)
+    out["load_changed"] = build(kept)
+    out["load_changed_fresh"] = build(root / "fresh_load_changed.duckdb")
+    new_load.unlink()
+    out["load_removed"] = build(kept)
+    out["load_removed_fresh"] = build(root / "fresh_load_removed.duckdb")
     return out
+
+
+def _empty_file_load(path: Path) -> None:
+    """Write the file_loads Parquet file ``path`` again with its columns and no rows."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    pq.write_table(table.slice(0, 0), path)
 
 
 def _deliveries(state: dict) -> list[tuple[str, str]]:
@@ -131,3 +163,35 @@ def test_a_removed_raw_file_loses_its_rows(builds):
     assert removed["files"] == builds["removed_fresh"]["files"]
     assert ("SH001_d.csv", "2024-05-01") not in _deliveries(removed)
     assert "read_parquet([" not in removed["sql"]
+
+
+def _loads(state: dict) -> list[tuple]:
+    """base_raw__file_loads' records (source, day, file name, sha256, rows read), of files with rows."""
+    return [row[2:] for row in state["loads"] if row[2] is not None]
+
+
+def test_file_loads_are_kept_by_raw_file(builds):
+    first = builds["first"]
+    assert [(s, str(d), f) for s, d, f, *_ in _loads(first)] == [("pos", "2024-05-01", "SH001_a.csv")]
+    assert "/file_loads/*/*.parquet" in first["loads_sql"]
+    # a rerun with nothing changed reads the empty schema file only
+    (read,) = [line for line in builds["again"]["loads_sql"].splitlines() if "read_parquet([" in line]
+    assert "/file_loads/_empty/" in read and "/file_loads/2024-05-01/" not in read
+    # a new day's record: read alone, and the kept table and quality.file_loads equal a fresh build
+    new = builds["load_new"]
+    (read,) = [line for line in new["loads_sql"].splitlines() if "read_parquet([" in line]
+    assert builds["load_new_path"] in read and "/file_loads/2024-05-01/" not in read
+    for state in ("load_new", "load_changed", "load_removed"):
+        kept, fresh = builds[state], builds[state + "_fresh"]
+        assert _loads(kept) == _loads(fresh), state
+        assert kept["quality"] == fresh["quality"], state
+        assert kept["deliveries"] == fresh["deliveries"], state
+    assert ("pos", date(2024, 5, 3), "SH001_f.csv", content_sha256([_sale("F1")]), 1) in _loads(new)
+    # written again: its new record replaces the old one
+    rewritten = _loads(builds["load_changed"])
+    assert ("pos", date(2024, 5, 3), "SH001_f.csv", "0" * 64, 2) in rewritten
+    assert not any(sha == content_sha256([_sale("F1")]) for *_, sha, _ in rewritten)
+    # written again without rows, and removed: its record is gone
+    assert not any(f == "SH001_a.csv" for _, _, f, *_ in rewritten)
+    assert not any(row[2] == "SH001_a.csv" for row in builds["load_changed"]["quality"])
+    assert not any(f == "SH001_f.csv" for _, _, f, *_ in _loads(builds["load_removed"]))

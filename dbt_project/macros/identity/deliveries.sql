@@ -234,3 +234,58 @@
 {% macro fen_to_yuan(fen) -%}
   cast(cast({{ fen }} as decimal(38, 0)) * cast(0.01 as decimal(3, 2)) as decimal(18, 2))
 {%- endmacro %}
+
+{#- Every raw file_loads Parquet file (DuckDB): raw_path, raw_size and raw_modified_us, without
+    reading any content (model base_raw__file_loads). -#}
+{%- macro raw_file_loads_listed() -%}
+    select filename as raw_path, size as raw_size, epoch_us(last_modified) as raw_modified_us
+    from read_blob('{{ raw_dir() }}/file_loads/*/*.parquet')
+{%- endmacro -%}
+
+{#- base_raw__file_loads' post-hook: the rows of raw files that are gone. -#}
+{%- macro raw_file_loads_drop_gone() -%}
+  delete from {{ this }}
+  where raw_path not in (select raw_path from ({{ raw_file_loads_listed() }}) listed_)
+{%- endmacro -%}
+
+{#- raw.file_loads as the models read it: on DuckDB base_raw__file_loads, kept by raw file (a
+    listed file without rows has a row of nulls there, which every reader's delivery_date filter
+    drops); elsewhere the source. -#}
+{%- macro raw_file_loads() -%}
+  {{ return(adapter.dispatch('raw_file_loads', 'memberflow')()) }}
+{%- endmacro -%}
+
+{%- macro default__raw_file_loads() -%}
+  {{ return(source('raw', 'file_loads')) }}
+{%- endmacro -%}
+
+{%- macro duckdb__raw_file_loads() -%}
+  {{ return(ref('base_raw__file_loads')) }}
+{%- endmacro -%}
+
+{#- The models kept by raw file (base_raw__files, base_raw__file_loads): the rows of `listing`
+    (a query of raw files: raw_path, raw_size, raw_modified_us, and raw_table when `by_table`)
+    that are new or differ in size or modification time from what this table holds. -#}
+{%- macro raw_files_new_or_changed(listing, by_table=false) -%}
+  {%- set columns = (['raw_table'] if by_table else []) + ['raw_path', 'raw_size', 'raw_modified_us'] -%}
+  {%- set found = run_query(
+      "select l." ~ columns | join(", l.") ~ " from (" ~ listing ~ ") l "
+      ~ "left join " ~ this ~ " t on t.raw_path = l.raw_path and t.raw_size = l.raw_size "
+      ~ "and t.raw_modified_us = l.raw_modified_us where t.raw_path is null order by all") -%}
+  {{ return(found.rows | list) }}
+{%- endmacro -%}
+
+{#- Those rows as a relation (a query with the same columns; none: no rows). -#}
+{%- macro raw_files_values(rows, by_table=false) -%}
+  {%- set columns = (['raw_table'] if by_table else []) + ['raw_path', 'raw_size', 'raw_modified_us'] -%}
+  {%- if rows %}
+    select * from (values
+    {%- for row in rows %}
+        ({% for value in row %}{% if loop.revindex > 2 %}'{{ value | replace("'", "''") }}'{% else %}cast({{ value }} as bigint){% endif %}{{ ", " if not loop.last }}{% endfor %}){{ "," if not loop.last }}
+    {%- endfor %}
+    ) as v ({{ columns | join(', ') }})
+  {%- else %}
+    select {% for c in columns %}cast(null as {{ 'bigint' if c in ('raw_size', 'raw_modified_us') else 'varchar' }}) as {{ c }}{{ ", " if not loop.last }}{% endfor %}
+    where 1 = 0
+  {%- endif %}
+{%- endmacro -%}

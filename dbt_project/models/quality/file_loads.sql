@@ -13,7 +13,7 @@ with loads as (
         max(rows_loaded) as rows_loaded,
         max(rows_quarantined) as rows_quarantined,
         max(loaded_at) as loaded_at
-    from {{ source('raw', 'file_loads') }}
+    from {{ raw_file_loads() }}
     where delivery_date <= {{ as_of_date() }}
     group by source, delivery_date, file_name
 )

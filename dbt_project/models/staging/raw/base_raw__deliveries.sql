@@ -20,7 +20,7 @@ with load_sources as (
 loads as (
     select s.raw_table, f.file_name, f.delivery_date, f.sha256,
            cast(f.loaded_at as {{ dbt.type_string() }}) as loaded_at
-    from {{ source('raw', 'file_loads') }} f
+    from {{ raw_file_loads() }} f
     inner join load_sources s
         on s.source = f.source
     where f.delivery_date <= {{ as_of_date() }}

@@ -24,30 +24,10 @@
 {%- set to_read = {} -%}
 {%- set incremental = execute and is_incremental() -%}
 {%- if incremental -%}
-  {%- set found = run_query(
-      "select l.raw_table, l.raw_path, l.raw_size, l.raw_modified_us from (" ~ raw_files_listed() ~ ") l "
-      ~ "left join " ~ this ~ " t on t.raw_path = l.raw_path and t.raw_size = l.raw_size "
-      ~ "and t.raw_modified_us = l.raw_modified_us where t.raw_path is null order by 1, 2") -%}
-  {%- set listed = [] -%}
-  {%- for row in found.rows -%}
-    {%- do listed.append(row) -%}
-    {%- do to_read.setdefault(row[0], []).append(row[1]) -%}
-  {%- endfor %}
+  {%- set listed = raw_files_new_or_changed(raw_files_listed(), by_table=true) -%}
+  {%- for row in listed %}{% do to_read.setdefault(row[0], []).append(row[1]) %}{% endfor %}
 with listed as (
-    {%- if listed %}
-    select * from (values
-    {%- for row in listed %}
-        ('{{ row[0] }}', '{{ row[1] | replace("'", "''") }}', cast({{ row[2] }} as bigint), cast({{ row[3] }} as bigint)){{ "," if not loop.last }}
-    {%- endfor %}
-    ) as v (raw_table, raw_path, raw_size, raw_modified_us)
-    {%- else %}
-    select
-        cast(null as varchar) as raw_table,
-        cast(null as varchar) as raw_path,
-        cast(null as bigint) as raw_size,
-        cast(null as bigint) as raw_modified_us
-    where 1 = 0
-    {%- endif %}
+    {{ raw_files_values(listed, by_table=true) }}
 ),
 {%- else %}
 with listed as (
