@@ -182,6 +182,11 @@ class Settings:
                 value = os.environ.get(env_name) or configured.get(key)
                 if value not in (None, ""):
                     env[env_name] = str(value)
+        # dbt's log file (target/.../logs/dbt.log) at info level: its debug level writes every
+        # statement dbt sends (≈ 1,300 in a daily build), 4-6 % of the daily build at 1 M
+        # members (bench/README.md, 2026-12-07 night). The compiled SQL of every model and test
+        # stays in target/; DBT_LOG_LEVEL_FILE=debug logs the statements again.
+        env["DBT_LOG_LEVEL_FILE"] = os.environ.get("DBT_LOG_LEVEL_FILE") or "info"
         return env
 
     def dbt_vars(self) -> dict[str, Any]:

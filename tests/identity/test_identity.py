@@ -9,6 +9,8 @@ assert on them.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -18,7 +20,8 @@ import pytest
 
 from orchestration.dbt_cli import run_dbt
 from orchestration.settings import load_settings
-from tests.identity.scenario import D1, D2, Ids, write_landing
+from tests.identity.scenario import D1, D2, Ids, _event, write_landing
+from tests.support.raw_builder import write_raw
 
 SELECTION = [
     "--select",
@@ -104,19 +107,54 @@ def built(tmp_path_factory):
                               # tests of orders alone (every row: the orders' delta does not start
                               # from the build the test passed on), then D2's build again
                               ("tampered_test", D2, ["test", "--select", "orders"]),
-                              ("tampered_build", D2, ["build", *SELECTION])]:
+                              ("tampered_build", D2, ["build", *SELECTION]),
+                              # (the order key restored) a member file delivered late into D1's
+                              # folder, named before D1's member file: that file's rows get other
+                              # line_uids (its rank among the day's files moved); then D2 rebuilt
+                              # whole beside
+                              ("late_member", D2, ["build", *SELECTION]),
+                              ("late_member_whole", D2, whole)]:
         if name == "tampered_test":
             _duplicate_an_order_key(settings.warehouse_path)
+        if name == "late_member":
+            _restore_the_order_key(settings.warehouse_path)
+            write_raw(settings.raw_dir, "miniprogram_members",
+                      [_event("register", "2024-05-01 06:00:00", "M_LATE", ids, openid="OLATE", sms=True)],
+                      D1, "members_20240500.jsonl")
         log = target / "logs" / "dbt.log"
         log.unlink(missing_ok=True)  # this build's statements only
-        result = run_dbt(settings, args, as_of_date=date.fromisoformat(as_of), target_path=target,
-                         check=not name.startswith("tampered"))
+        with _debug_log():
+            result = run_dbt(settings, args, as_of_date=date.fromisoformat(as_of), target_path=target,
+                             check=not name.startswith("tampered"))
         outputs[name] = result.stdout
         statements[name] = log.read_text()
         compiled[name] = {sql: (target / "compiled" / "memberflow" / sql).read_text()
                           for sql in (UNIFIED_SQL, TOTALS_SQL, REGISTRY_SQL, CURRENT_SQL, *CHAIN_SQL.values())}
         snapshots[name] = _read(settings.warehouse_path)
     return ids, snapshots, outputs, compiled, statements
+
+
+def _restore_the_order_key(warehouse: Path) -> None:
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("update intermediate.int_orders__unified set order_key = 'pos:SH001:L1' "
+                    "where order_key = 'meituan:3801000000000000099' and source = 'pos'")
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def _debug_log():
+    """dbt's log file at debug level (memberflow sets it to info): it then holds every statement."""
+    before = os.environ.get("DBT_LOG_LEVEL_FILE")
+    os.environ["DBT_LOG_LEVEL_FILE"] = "debug"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["DBT_LOG_LEVEL_FILE"]
+        else:
+            os.environ["DBT_LOG_LEVEL_FILE"] = before
 
 
 def _duplicate_an_order_key(warehouse: Path) -> None:
@@ -517,6 +555,25 @@ def test_identity_graph_brought_forward_equals_a_build_from_scratch(built):
     changed = set(s["d1"]["chain"]["int_identity__edges"]) ^ set(s["d2"]["chain"]["int_identity__edges"])
     assert len(changed) >= 3, changed
     assert set(s["d1"]["chain"]["int_identity__excluded_nodes"]) != set(s["d2"]["chain"]["int_identity__excluded_nodes"])
+
+
+def test_member_events_compared_by_line_uid_while_their_deliveries_stand(built):
+    """The OneID pairs compare the member events by line_uid (only the events that came or went)
+    when the member feed's deliveries up to the graph's D0 are those it was built from: D2 after
+    D1 and the rerun of D2 do. After a member file was delivered late into D1's folder (the rows
+    of D1's member file then have other line_uids, and a line_uid may name another row), they
+    compare every event, and the graph equals D2's rebuilt whole."""
+    _, s, _, _, statements = built
+    pairs_head = '"intermediate"."int_identity__occurrences__delta" as'
+    for build, by_line_uid in [("d1", False), ("d2", True), ("d2_again", True), ("d2_whole", False),
+                               ("d2_split", True), ("tampered_build", True), ("late_member", False),
+                               ("late_member_whole", False)]:
+        sql = _statement(statements[build], pairs_head) or ""
+        assert ("events_ as (" in sql) == by_line_uid, build
+    for name in CHAIN_SQL:
+        assert s["late_member"]["chain"][name] == s["late_member_whole"]["chain"][name], name
+    late = s["late_member"]["members"]["M_LATE"]
+    assert late["one_id"] is not None and late["registration_date"] == date(2024, 5, 1)
 
 
 def test_member_order_totals_brought_forward_equal_a_build_from_scratch(built):

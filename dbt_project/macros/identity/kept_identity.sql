@@ -221,8 +221,9 @@
 
 
 {#- int_identity__occurrences: the model's rows as of D (the whole table); with `records` (a
-    relation with a record_id column), the rows of those orders and of every member event. -#}
-{% macro identity_occurrences(records=none) -%}
+    relation with a record_id column), the rows of those orders and of every member event, or
+    with `events` too, of those member events (their line_uids as record_id). -#}
+{% macro identity_occurrences(records=none, events=none) -%}
 {%- set types = identifier_types() %}
 with identifier_types as (
     {%- for t in types %}
@@ -260,6 +261,9 @@ records as (
         {%- endif %}
         {%- endfor %}
     from {{ ref('stg_miniprogram__member_events') }}
+    {%- if events is not none %}
+    where line_uid in (select record_id from {{ events }})
+    {%- endif %}
 ),
 
 occurrences as (
@@ -301,14 +305,42 @@ where node_id is not null
     node_id): removed = the table's row goes, added = the row as of D comes (both when it
     changed). When the lines' delta is a change from the lines the chain was built from
     (kept_delta_from), only the orders of the lines recomputed and the member events are
-    compared; otherwise every record is. -#}
+    compared; otherwise every record is.
+
+    The member events are compared by line_uid when the member feed's deliveries up to the
+    chain's D0 are the ones the table was built from (int_identity__occurrences__events holds
+    their digest, macro identity_occurrence_events_mark): a line_uid then names the same raw row
+    as it did (its delivery day, its file's rank among that day's files, its line), whose
+    occurrences never change, so only the events whose line_uid came or went are compared (at
+    1 M members 1.4 M occurrences of 0.4 M events were, every day). A file delivered late into
+    an old folder, or a new identifier key, changes that digest: then every event is. -#}
 {% macro identity_occurrences_delta() -%}
   {%- set since = identity_chain_as_of() -%}
   {%- set by_delta = since is not none
         and kept_delta_from(ref('int_orders__lines'), 'lines', since, identity_state_part(identity_held()[1], 'run')) -%}
-  {%- set records = kept_delta(ref('int_orders__lines')) if by_delta else none %}
-    with now_ as (
-        {{ identity_occurrences(records) | indent(8) }}
+  {%- set records = kept_delta(ref('int_orders__lines')) if by_delta else none -%}
+  {%- set by_events = by_delta
+        and table_held(identity_occurrence_events(), 'occurrence_events') == [since, staged_state('miniprogram_members', since)] %}
+    with
+    {%- if by_events %}
+    events_ as (
+        {#- the member events that came or went since D0 -#}
+        select record_id from (
+            select line_uid as record_id from {{ ref('stg_miniprogram__member_events') }}
+            except
+            select record_id from {{ this }} where not is_order
+        ) came_
+        union all
+        select record_id from (
+            select record_id from {{ this }} where not is_order
+            except
+            select line_uid as record_id from {{ ref('stg_miniprogram__member_events') }}
+        ) went_
+    ),
+    {%- endif %}
+
+    now_ as (
+        {{ identity_occurrences(records, 'events_' if by_events else none) | indent(8) }}
     )
 
     {#- distinct: should a record list one node under two types (two identifier types hashing
@@ -326,7 +358,10 @@ where node_id is not null
     full outer join (
         select *
         from {{ this }}
-        {%- if by_delta %}
+        {%- if by_events %}
+        where (not is_order and record_id in (select record_id from events_))
+           or (is_order and record_id in (select record_id from {{ records }}))
+        {%- elif by_delta %}
         where not is_order
            or record_id in (select record_id from {{ records }})
         {%- endif %}
@@ -339,6 +374,23 @@ where node_id is not null
        or o.from_extra_line <> n.from_extra_line
        or o.business_date is distinct from n.business_date
        or o.type_code <> n.type_code
+{%- endmacro %}
+
+
+{#- int_identity__occurrences__events: an empty table whose comment holds the member feed's
+    deliveries up to the D the occurrences were built for ("memberflow occurrence_events as of
+    D deliveries <md5>"), written by the occurrences' post-hook. -#}
+{% macro identity_occurrence_events() -%}
+  {{ return(identity_relation('int_identity__occurrences', '__events')) }}
+{%- endmacro %}
+
+{% macro identity_occurrence_events_mark() -%}
+  {%- if keeps_tables() -%}
+    create table if not exists {{ identity_occurrence_events() }} (as_of date);
+    comment on table {{ identity_occurrence_events() }} is 'memberflow occurrence_events as of {{ run_value("as_of_date") }} {{ staged_state("miniprogram_members", run_value("as_of_date")) }}'
+  {%- else -%}
+    select 1
+  {%- endif -%}
 {%- endmacro %}
 
 

@@ -5,10 +5,11 @@
     pre_hook=["{{ kept_delta_drop() }}",
               "{{ identity_delta_create(identity_chain_as_of(), identity_occurrences_delta()) }}",
               "{{ identity_occurrences_reset(identity_chain_as_of()) }}"],
-    post_hook=["{{ identity_mark() }}"],
+    post_hook=["{{ identity_mark() }}", "{{ identity_occurrence_events_mark() }}"],
 ) }}
 -- depends_on: {{ ref('int_orders__lines') }}
 -- depends_on: {{ ref('stg_miniprogram__member_events') }}
+-- depends_on: {{ ref('base_raw__deliveries') }}
 {#- Every (record, identifier) pair as of D, on integers: the raw material of the OneID graph
     (SPEC §4, §11). One row per identifier of a record.
 
