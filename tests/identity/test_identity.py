@@ -30,6 +30,8 @@ SELECTION = [
 ]
 
 
+# an order key already taken (meituan order J's), given to a POS order by hand
+DUPLICATE_KEY = "meituan:3801000000000000099"
 UNIFIED_SQL = Path("models", "intermediate", "orders", "int_orders__unified.sql")
 # the OneID graph's tables kept by what a day changes (macros/identity/kept_identity.sql)
 CHAIN = ["int_identity__occurrences", "int_identity__nodes", "int_identity__excluded_nodes",
@@ -115,9 +117,9 @@ def built(tmp_path_factory):
                               ("late_member", D2, ["build", *SELECTION]),
                               ("late_member_whole", D2, whole)]:
         if name == "tampered_test":
-            _duplicate_an_order_key(settings.warehouse_path)
+            _set_order_key(settings.warehouse_path, "pos:SH001:L1", DUPLICATE_KEY)
         if name == "late_member":
-            _restore_the_order_key(settings.warehouse_path)
+            _set_order_key(settings.warehouse_path, DUPLICATE_KEY, "pos:SH001:L1")
             write_raw(settings.raw_dir, "miniprogram_members",
                       [_event("register", "2024-05-01 06:00:00", "M_LATE", ids, openid="OLATE", sms=True)],
                       D1, "members_20240500.jsonl")
@@ -134,15 +136,6 @@ def built(tmp_path_factory):
     return ids, snapshots, outputs, compiled, statements
 
 
-def _restore_the_order_key(warehouse: Path) -> None:
-    con = duckdb.connect(str(warehouse))
-    try:
-        con.execute("update intermediate.int_orders__unified set order_key = 'pos:SH001:L1' "
-                    "where order_key = 'meituan:3801000000000000099' and source = 'pos'")
-    finally:
-        con.close()
-
-
 @contextlib.contextmanager
 def _debug_log():
     """dbt's log file at debug level (memberflow sets it to info): it then holds every statement."""
@@ -157,11 +150,12 @@ def _debug_log():
             os.environ["DBT_LOG_LEVEL_FILE"] = before
 
 
-def _duplicate_an_order_key(warehouse: Path) -> None:
+def _set_order_key(warehouse: Path, key: str, new_key: str) -> None:
+    """Give the POS order ``key`` the key ``new_key`` by hand, outside any build."""
     con = duckdb.connect(str(warehouse))
     try:
-        con.execute("update intermediate.int_orders__unified set order_key = 'meituan:3801000000000000099' "
-                    "where order_key = 'pos:SH001:L1'")
+        con.execute("update intermediate.int_orders__unified set order_key = ? where order_key = ? and source = 'pos'",
+                    [new_key, key])
     finally:
         con.close()
 

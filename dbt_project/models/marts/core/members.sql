@@ -8,7 +8,11 @@
     consents are both false when an `unsubscribe` is later than that profile. has_valid_phone: the
     profile phone is a valid phone (else ingestion stores no hash) and not blocklisted. -#}
 with events as (
-    select * from {{ ref('stg_miniprogram__member_events') }}
+    {#- the columns every step reads (the profile's other columns are read for the primary
+        members' profile events only, by line_uid): a wide copy of every event cost more than
+        the rest of the model at 1 M members -#}
+    select member_id, event, event_ts_local, business_date, member_id_hash, delivery_date, file_name, line_no, line_uid
+    from {{ ref('stg_miniprogram__member_events') }}
 ),
 
 member_ids as (
@@ -67,7 +71,7 @@ primary_members as (
 
 profile_events as (
     select
-        e.*,
+        e.line_uid,
         row_number() over (
             partition by e.member_id
             order by e.event_ts_local desc, e.delivery_date desc, e.file_name desc, e.line_no desc
@@ -79,7 +83,11 @@ profile_events as (
 ),
 
 profiles as (
-    select * from profile_events where profile_rank = 1
+    select s.*
+    from {{ ref('stg_miniprogram__member_events') }} s
+    inner join profile_events pe
+        on pe.line_uid = s.line_uid
+    where pe.profile_rank = 1
 ),
 
 unsubscribes as (
