@@ -309,18 +309,19 @@ def main() -> None:
     scan = run_stage("floor: scan + aggregate", stage_code("floor", function="scan_floor", arg=f"Path({str(raw)!r})", result=str(floor_file)), env, floor_file)
     components = run_stage("floor: scipy components", stage_code("floor", function="components_floor", arg=f"Path({str(raw)!r})", result=str(floor_file)), env, floor_file)
     pandas = run_stage("baseline: pandas RFM", stage_code("floor", function="pandas_rfm", arg=f"Path({str(warehouse)!r}), date.fromisoformat({through!r})", result=str(floor_file)), env, floor_file)
-    # on a copy: a build of the persons' totals alone would leave the tables kept on their delta
-    # (the counted orders and after) reading another build of them, and the incremental run
-    # below would rebuild those whole (macros/facts/kept_by_person.sql)
-    rfm_warehouse = warehouse.with_name("rfm_stage.duckdb")
-    shutil.copy(warehouse, rfm_warehouse)
+    # on the warehouse as it is now, put back afterwards: a build of the persons' totals alone
+    # would leave the tables kept on their delta (the counted orders and after) reading another
+    # build of them, and the incremental run below would rebuild those whole
+    # (macros/facts/kept_by_person.sql). Not on a copy at another path: dbt would find its
+    # profile changed and parse the whole project again (≈ 5-8 s of the stage), which a
+    # pipeline's build never does.
+    saved = warehouse.with_name("before_rfm_stage.duckdb")
+    shutil.copy(warehouse, saved)
     try:
-        rfm = run_stage("memberflow RFM (dbt)", stage_code("dbt", args=["run", "--select", *RFM_MODELS], first=first, last=through),
-                        {**env, "MEMBERFLOW_WAREHOUSE": str(rfm_warehouse)})
+        rfm = run_stage("memberflow RFM (dbt)", stage_code("dbt", args=["run", "--select", *RFM_MODELS], first=first, last=through), env)
     finally:
-        rfm_warehouse.unlink(missing_ok=True)
-        rfm_warehouse.with_name(rfm_warehouse.name + ".wal").unlink(missing_ok=True)
-        shutil.rmtree(rfm_warehouse.with_name(rfm_warehouse.name + ".tmp"), ignore_errors=True)
+        warehouse.with_name(warehouse.name + ".wal").unlink(missing_ok=True)
+        os.replace(saved, warehouse)
     rfm["model_seconds"] = {name: dbt_node_seconds(ROOT / "dbt_project" / "target" / "run_results.json", f"model.memberflow.{name}")
                             for name in RFM_MODELS}
     scan["rows"] = scan["result"]["rows"]
