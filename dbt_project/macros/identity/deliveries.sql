@@ -19,21 +19,74 @@
   {{ return(['pos_lines', 'meituan_orders', 'eleme_orders', 'miniprogram_orders', 'miniprogram_members']) }}
 {%- endmacro -%}
 
-{#- Every raw file of those tables (DuckDB): raw_table, raw_path, raw_size and raw_modified_us
-    (its modification time in microseconds since 1970), without reading any content. -#}
-{%- macro raw_files_listed() -%}
-  {%- for table_name in raw_delivery_tables() %}
-    select '{{ table_name }}' as raw_table, filename as raw_path, size as raw_size,
+{#- The models kept by raw file (base_raw__files, base_raw__file_loads). Each lists the raw
+    Parquet files of its raw `tables` with their size and modification time (read_blob, which
+    reads no content when none is selected), reads only the files that are new or differ in
+    size or time from what it holds (on a full build, every file), replaces a rewritten file's
+    rows by delete+insert on raw_path, and deletes in a post-hook the rows of files that are
+    gone. `by_table`: the table has a raw_table column. DuckDB only. -#}
+{%- macro kept_by_raw_file_config(tables, by_table) -%}
+  {%- do config(
+      enabled=(target.type == 'duckdb'),
+      materialized='incremental',
+      incremental_strategy='delete+insert',
+      unique_key='raw_path',
+      on_schema_change='fail',
+      post_hook="{{ raw_files_drop_gone(" ~ tables ~ ", " ~ by_table ~ ") }}",
+  ) -%}
+{%- endmacro -%}
+
+{#- The columns of a listing of raw files. -#}
+{%- macro raw_files_columns(by_table) -%}
+  {{ return((['raw_table'] if by_table else []) + ['raw_path', 'raw_size', 'raw_modified_us']) }}
+{%- endmacro -%}
+
+{#- Every raw file of `tables` (DuckDB): raw_path, raw_size and raw_modified_us (its modification
+    time in microseconds since 1970), and raw_table with `by_table`, without reading any
+    content. -#}
+{%- macro raw_files_listed(tables, by_table) -%}
+  {%- for table_name in tables %}
+    select {% if by_table %}'{{ table_name }}' as raw_table, {% endif %}filename as raw_path, size as raw_size,
            epoch_us(last_modified) as raw_modified_us
     from read_blob('{{ raw_dir() }}/{{ table_name }}/*/*.parquet')
     {{ "union all" if not loop.last }}
   {%- endfor %}
 {%- endmacro -%}
 
-{#- base_raw__files' post-hook: the rows of raw files that are gone. -#}
-{%- macro raw_files_drop_gone() -%}
+{#- The post-hook of a model kept by raw file: the rows of raw files that are gone. -#}
+{%- macro raw_files_drop_gone(tables, by_table) -%}
   delete from {{ this }}
-  where raw_path not in (select raw_path from ({{ raw_files_listed() }}) listed_)
+  where raw_path not in (select raw_path from ({{ raw_files_listed(tables, by_table) }}) listed_)
+{%- endmacro -%}
+
+{#- What a model kept by raw file reads in this build: [a query of the raw files it lists
+    (raw_files_columns), the rows of the files to read (raw_files_columns' values)] on an
+    incremental build, the files new or changed since; [every raw file, none] otherwise. -#}
+{%- macro raw_files_to_read(tables, by_table) -%}
+  {%- if not (execute and is_incremental()) -%}
+    {{ return([raw_files_listed(tables, by_table), none]) }}
+  {%- endif -%}
+  {%- set columns = raw_files_columns(by_table) -%}
+  {%- set found = run_query(
+      "select l." ~ columns | join(", l.") ~ " from (" ~ raw_files_listed(tables, by_table) ~ ") l "
+      ~ "left join " ~ this ~ " t on t.raw_path = l.raw_path and t.raw_size = l.raw_size "
+      ~ "and t.raw_modified_us = l.raw_modified_us where t.raw_path is null order by all") -%}
+  {%- set rows = found.rows | list -%}
+  {{ return([raw_files_values(rows, columns), rows]) }}
+{%- endmacro -%}
+
+{#- `rows` of raw files as a relation with `columns` (raw_files_columns; no rows: an empty one). -#}
+{%- macro raw_files_values(rows, columns) -%}
+  {%- if rows %}
+    select * from (values
+    {%- for row in rows %}
+        ({% for value in row %}{% if loop.revindex > 2 %}'{{ value | replace("'", "''") }}'{% else %}cast({{ value }} as bigint){% endif %}{{ ", " if not loop.last }}{% endfor %}){{ "," if not loop.last }}
+    {%- endfor %}
+    ) as v ({{ columns | join(', ') }})
+  {%- else %}
+    select {% for c in columns %}cast(null as {{ 'bigint' if c in ('raw_size', 'raw_modified_us') else 'varchar' }}) as {{ c }}{{ ", " if not loop.last }}{% endfor %}
+    where 1 = 0
+  {%- endif %}
 {%- endmacro -%}
 
 {#- The (raw table, file name, delivery date) of every raw row delivered up to D, as rows of
@@ -235,19 +288,6 @@
   cast(cast({{ fen }} as decimal(38, 0)) * cast(0.01 as decimal(3, 2)) as decimal(18, 2))
 {%- endmacro %}
 
-{#- Every raw file_loads Parquet file (DuckDB): raw_path, raw_size and raw_modified_us, without
-    reading any content (model base_raw__file_loads). -#}
-{%- macro raw_file_loads_listed() -%}
-    select filename as raw_path, size as raw_size, epoch_us(last_modified) as raw_modified_us
-    from read_blob('{{ raw_dir() }}/file_loads/*/*.parquet')
-{%- endmacro -%}
-
-{#- base_raw__file_loads' post-hook: the rows of raw files that are gone. -#}
-{%- macro raw_file_loads_drop_gone() -%}
-  delete from {{ this }}
-  where raw_path not in (select raw_path from ({{ raw_file_loads_listed() }}) listed_)
-{%- endmacro -%}
-
 {#- raw.file_loads as the models read it: on DuckDB base_raw__file_loads, kept by raw file (a
     listed file without rows has a row of nulls there, which every reader's delivery_date filter
     drops); elsewhere the source. -#}
@@ -261,31 +301,4 @@
 
 {%- macro duckdb__raw_file_loads() -%}
   {{ return(ref('base_raw__file_loads')) }}
-{%- endmacro -%}
-
-{#- The models kept by raw file (base_raw__files, base_raw__file_loads): the rows of `listing`
-    (a query of raw files: raw_path, raw_size, raw_modified_us, and raw_table when `by_table`)
-    that are new or differ in size or modification time from what this table holds. -#}
-{%- macro raw_files_new_or_changed(listing, by_table=false) -%}
-  {%- set columns = (['raw_table'] if by_table else []) + ['raw_path', 'raw_size', 'raw_modified_us'] -%}
-  {%- set found = run_query(
-      "select l." ~ columns | join(", l.") ~ " from (" ~ listing ~ ") l "
-      ~ "left join " ~ this ~ " t on t.raw_path = l.raw_path and t.raw_size = l.raw_size "
-      ~ "and t.raw_modified_us = l.raw_modified_us where t.raw_path is null order by all") -%}
-  {{ return(found.rows | list) }}
-{%- endmacro -%}
-
-{#- Those rows as a relation (a query with the same columns; none: no rows). -#}
-{%- macro raw_files_values(rows, by_table=false) -%}
-  {%- set columns = (['raw_table'] if by_table else []) + ['raw_path', 'raw_size', 'raw_modified_us'] -%}
-  {%- if rows %}
-    select * from (values
-    {%- for row in rows %}
-        ({% for value in row %}{% if loop.revindex > 2 %}'{{ value | replace("'", "''") }}'{% else %}cast({{ value }} as bigint){% endif %}{{ ", " if not loop.last }}{% endfor %}){{ "," if not loop.last }}
-    {%- endfor %}
-    ) as v ({{ columns | join(', ') }})
-  {%- else %}
-    select {% for c in columns %}cast(null as {{ 'bigint' if c in ('raw_size', 'raw_modified_us') else 'varchar' }}) as {{ c }}{{ ", " if not loop.last }}{% endfor %}
-    where 1 = 0
-  {%- endif %}
 {%- endmacro -%}

@@ -9,30 +9,16 @@
     base_raw__deliveries and quality.file_loads each read them all). A full build (or
     --full-refresh) reads every file. DuckDB only: elsewhere the two read raw.file_loads (macro
     raw_file_loads). -#}
-{{ config(
-    enabled=(target.type == 'duckdb'),
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='raw_path',
-    on_schema_change='fail',
-    post_hook="{{ raw_file_loads_drop_gone() }}",
-) }}
+{{ kept_by_raw_file_config(['file_loads'], false) }}
 -- depends_on: {{ source('raw', 'file_loads') }}
 {%- set columns = ['source', 'delivery_date', 'file_name', 'sha256', 'encoding', 'rows_read',
                    'rows_loaded', 'rows_quarantined', 'loaded_at'] -%}
-{%- set to_read = [] -%}
 {%- set incremental = execute and is_incremental() -%}
-{%- if incremental -%}
-  {%- set listed = raw_files_new_or_changed(raw_file_loads_listed()) -%}
-  {%- for row in listed %}{% do to_read.append(row[0]) %}{% endfor %}
+{%- set listed, rows = raw_files_to_read(['file_loads'], false) -%}
+{%- set to_read = (rows or []) | map(attribute=0) | list %}
 with listed as (
-    {{ raw_files_values(listed) }}
+    {{ listed }}
 ),
-{%- else %}
-with listed as (
-    {{ raw_file_loads_listed() }}
-),
-{%- endif %}
 
 loads as (
     {#- on a daily build, with the file of the folder _empty/ (no rows, every column: the

@@ -10,30 +10,17 @@
     A full build (or --full-refresh) reads every file. DuckDB only: on Spark,
     base_raw__deliveries scans the raw tables (macro raw_rows_seen). -#}
 {%- set tables = raw_delivery_tables() -%}
-{{ config(
-    enabled=(target.type == 'duckdb'),
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='raw_path',
-    on_schema_change='fail',
-    post_hook="{{ raw_files_drop_gone() }}",
-) }}
+{{ kept_by_raw_file_config(tables, true) }}
 {%- for table_name in tables %}
 -- depends_on: {{ source('raw', table_name) }}
 {%- endfor %}
-{%- set to_read = {} -%}
 {%- set incremental = execute and is_incremental() -%}
-{%- if incremental -%}
-  {%- set listed = raw_files_new_or_changed(raw_files_listed(), by_table=true) -%}
-  {%- for row in listed %}{% do to_read.setdefault(row[0], []).append(row[1]) %}{% endfor %}
+{%- set listed, rows = raw_files_to_read(tables, true) -%}
+{%- set to_read = {} -%}
+{%- for row in rows or [] %}{% do to_read.setdefault(row[0], []).append(row[1]) %}{% endfor %}
 with listed as (
-    {{ raw_files_values(listed, by_table=true) }}
+    {{ listed }}
 ),
-{%- else %}
-with listed as (
-    {{ raw_files_listed() }}
-),
-{%- endif %}
 
 seen as (
     {%- set branches = [] -%}
