@@ -104,6 +104,8 @@ def built(tmp_path_factory):
                               # (as the bench's staged full build does), then a day's build
                               ("d1_orders", D1, ["run", "--select", "+int_orders__unified"]),
                               ("d1_totals", D1, ["run", "--select", "int_orders_valid_as_of", "int_member_order_totals"]),
+                              # (and the current one_ids as an earlier memberflow left them:
+                              # without the hash columns, other SQL in their comment)
                               ("d2_split", D2, ["build", *SELECTION]),
                               # an order key made a duplicate by hand, outside any delta: the
                               # tests of orders alone (every row: the orders' delta does not start
@@ -116,6 +118,8 @@ def built(tmp_path_factory):
                               # whole beside
                               ("late_member", D2, ["build", *SELECTION]),
                               ("late_member_whole", D2, whole)]:
+        if name == "d2_split":
+            _old_current_layout(settings.warehouse_path)
         if name == "tampered_test":
             _set_order_key(settings.warehouse_path, "pos:SH001:L1", DUPLICATE_KEY)
         if name == "late_member":
@@ -156,6 +160,23 @@ def _set_order_key(warehouse: Path, key: str, new_key: str) -> None:
     try:
         con.execute("update intermediate.int_orders__unified set order_key = ? where order_key = ? and source = 'pos'",
                     [new_key, key])
+    finally:
+        con.close()
+
+
+def _old_current_layout(warehouse: Path) -> None:
+    """int_identity__one_id_current as memberflow left it before it held the identifiers' hash
+    and type: those columns dropped, its comment without the digest of its SQL."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        (comment,) = con.execute("select comment from duckdb_tables() "
+                                 "where table_name = 'int_identity__one_id_current'").fetchone()
+        words = comment.split(" ")
+        at = words.index("logic")
+        old = " ".join(words[:at] + words[at + 2:])
+        con.execute("alter table intermediate.int_identity__one_id_current drop column identifier_hash")
+        con.execute("alter table intermediate.int_identity__one_id_current drop column identifier_type")
+        con.execute(f"comment on table intermediate.int_identity__one_id_current is '{old}'")
     finally:
         con.close()
 
@@ -681,6 +702,19 @@ def test_registry_compares_only_the_persons_a_day_touched(built):
                         for r in s["d2_again"]["registry"])
     assert d2_rows == again_rows
     assert any(row[0] == D2 and row[3] in ("merge", "split") for row in d2_rows)
+
+
+def test_current_one_ids_of_other_sql_are_rebuilt_whole(built):
+    """The current one_ids hold each identifier's hash and type (the map reads them there, not
+    in the registry). A table of an earlier memberflow (no such columns, no digest of its SQL in
+    its comment; made so before d2_split) is emptied and refilled whole, gaining the columns,
+    where it would otherwise have been brought forward: the map equals D2's."""
+    _, s, _, compiled, _ = built
+    assert "valid_from > cast(" in compiled["d2"][CURRENT_SQL]
+    assert "valid_from > cast(" not in compiled["d2_split"][CURRENT_SQL]
+    assert s["d2_split"]["map_rows"]
+    assert sorted(s["d2_split"]["map_rows"], key=repr) == sorted(s["d2"]["map_rows"], key=repr)
+    assert s["d2_split"]["map"] == s["d2"]["map"]
 
 
 def test_rebuilding_a_date_changes_nothing(built):

@@ -821,12 +821,13 @@ group by o.node_id, c.center_node_id
 
 
 {#- int_identity__one_id_current: the D it can be brought forward from: it holds D0, an earlier
-    day than this build's, and the registry was built in this build on exactly the registry
-    this table was last built from (as of D0, that build: so only its rows after D0, this
-    build's, changed); none otherwise. -#}
+    day than this build's, it was built by this SQL (identity_current_logic), and the registry
+    was built in this build on exactly the registry this table was last built from (as of D0,
+    that build: so only its rows after D0, this build's, changed); none otherwise. -#}
 {% macro identity_current_as_of() -%}
   {%- set held = this_table_held('identity') if keeps_tables() else none -%}
-  {%- if held is none or not held[1].startswith('one_id_current ') or held[0] >= run_value('as_of_date') -%}
+  {%- if held is none or not held[1].startswith('one_id_current ') or held[0] >= run_value('as_of_date')
+         or identity_state_part(held[1], 'logic') != identity_current_logic() -%}
     {{ return(none) }}
   {%- endif -%}
   {%- set registry = registry_brought_forward(ref('one_id_registry'), held[0], identity_state_part(held[1], 'registry'),
@@ -885,11 +886,17 @@ select {{ identifier_node_id('identifier_hash') }} from {{ registry }} where val
 {%- endmacro %}
 
 
-{#- int_identity__one_id_current's post-hook: the D it holds and the build of the registry it
-    was built from ("one_id_current registry <invocation>"). -#}
+{#- int_identity__one_id_current's SQL, as a digest: a table built by other SQL is rebuilt. -#}
+{% macro identity_current_logic() -%}
+  {{ return(local_md5(model.raw_code)) }}
+{%- endmacro %}
+
+
+{#- int_identity__one_id_current's post-hook: the D it holds, its logic and the build of the
+    registry it was built from ("one_id_current logic <md5> registry <invocation>"). -#}
 {% macro identity_current_mark() -%}
   {%- set registry = table_held(ref('one_id_registry'), 'identity') if keeps_tables() else none -%}
-  {{ return(kept_mark('identity', 'one_id_current registry '
+  {{ return(kept_mark('identity', 'one_id_current logic ' ~ identity_current_logic() ~ ' registry '
                                   ~ identity_state_part(registry[1] if registry is not none else '', 'run'))) }}
 {%- endmacro %}
 
