@@ -25,6 +25,7 @@ class Build:
     settings: Settings
     through: date
     materializations: dict  # asset key ("marts/member_facts") → metadata of the first run
+    run_id: str  # the first run's (daily_pipeline_job)
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         con = duckdb.connect(str(self.settings.warehouse_path), read_only=True)
@@ -53,4 +54,4 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     settings = settings_for(root)
     result = run_pipeline(settings, None, THROUGH, quiet=True)
     return Build(root=root, settings=settings, through=THROUGH,
-                 materializations=result["materializations"])
+                 materializations=result["materializations"], run_id=result["run_id"])
