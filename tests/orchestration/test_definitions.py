@@ -45,6 +45,21 @@ def test_dbt_models_are_assets_in_the_same_graph():
     assert node.backfill_policy == dg.BackfillPolicy.single_run()
 
 
+def test_every_dbt_data_test_is_an_asset_check():
+    """Each dbt data test shows in Dagster as a check of one asset, not as an observation: a
+    singular test that reads several models names its asset in its meta."""
+    import json
+
+    from assets.dbt import prepare_manifest
+
+    manifest = json.loads(prepare_manifest().read_text())
+    tests = {node["name"] for node in manifest["nodes"].values()
+             if node["resource_type"] == "test" and not node["unique_id"].startswith("unit_test.")}
+    checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
+    assert len(tests) > 150
+    assert tests - checks == set()
+
+
 def test_sensor_schedule_and_jobs():
     assert defs.resolve_sensor_def("landing_sensor").job_name == "ingest_job"
     schedule = defs.resolve_schedule_def("daily_pipeline_schedule")

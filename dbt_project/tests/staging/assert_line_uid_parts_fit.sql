@@ -1,6 +1,9 @@
 {#- line_uid packs (raw table, delivery day, rank of the file in its day, line) into one bigint
     (macros/identity/deliveries.sql, macro line_uid): a line number of 10^8 or more, or a 10,000th
-    file of one table on one day, would spill into the next part and break the version order. -#}
+    file of one table on one day, would spill into the next part and break the version order.
+    In Dagster an asset check of the POS lines, the largest of the five tables it reads (a
+    singular test of several models needs one named). -#}
+{{ config(meta={'dagster': {'ref': {'name': 'base_pos__lines'}}}) }}
 {%- set bases = [('pos_lines', 'base_pos__lines'), ('meituan_orders', 'base_meituan__orders'),
                  ('eleme_orders', 'base_eleme__orders'), ('miniprogram_orders', 'base_miniprogram__orders'),
                  ('miniprogram_members', 'base_miniprogram__member_events')] -%}
