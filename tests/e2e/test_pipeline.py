@@ -177,16 +177,21 @@ def test_rerun_changes_nothing(demo_build):
     changed = [t for t in tables if before[t] != after[t]]
     assert not changed
     # the staging base tables were brought forward from the D they hold (nothing delivered
-    # since), not rebuilt: dbt ran their incremental SQL, and they still say which D they hold
+    # since), not rebuilt: dbt wrote the rows their pre-hook found delivered since (none), and
+    # they still say which D they hold
     (run_dir,) = (DBT_PROJECT_DIR / "target").glob(f"memberflow_dbt_assets-{rerun['run_id'][:7]}-*")
     compiled = (run_dir / "compiled" / "memberflow" / "models" / "staging" / "pos" / "base"
                 / "base_pos__lines.sql").read_text()
-    assert "changed_files_" in compiled
+    assert "base_pos__lines__since" in compiled
     comments = demo_build.query(
         "select table_name, comment from duckdb_tables() where table_name like 'base\\_%' escape '\\' "
-        "and table_name not in ('base_raw__deliveries', 'base_raw__files', 'base_raw__file_loads')")
+        "and table_name not in ('base_raw__deliveries', 'base_raw__files', 'base_raw__file_loads') "
+        "and table_name not like '%\\_\\_delta' escape '\\'")
     assert len(comments) == 5
     assert all(c.startswith(f"memberflow staged as of {demo_build.through} deliveries ") for _, c in comments)
+    # and each hands on an empty delta: nothing changed
+    for table, _ in comments:
+        assert demo_build.query(f"select count(*) from staging.{table}__delta") == [(0,)], table
     # the same (audience, D) is never emitted twice: the files are untouched, generated_at included
     assert {p: p.read_bytes() for p in outbox.glob("*/*/manifest.json")} == manifests
 

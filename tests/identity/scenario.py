@@ -30,6 +30,7 @@ Delivered 2024-05-01 (D1):
       openid each), Q11 in file pos_q.csv.
 - N   a Meituan order from an unknown shop.
 - P   mini-program orders with redeemed points (paid + partially refunded; cancelled).
+- FUT a POS sale rung up on D2's morning (business date D2) in D1's file: an order from D2 on.
 
 Delivered 2024-05-02 (D2):
 - G   a POS order paying G1's card with G2's openid: merge (older G1 id survives).
@@ -198,6 +199,7 @@ def write_landing(raw: Path, ids: Ids) -> None:
         _pos("R1", t + "18:00:00", "-20.00", order_type="REFUND", ref="S1", ids=ids),
         _pos("R9", t + "18:30:00", "-10.00", order_type="REFUND", ref="NOPE", ids=ids),
         _pos("L1", t + "20:00:00", "40.00", card="VIP_L", ids=ids),
+        _pos("FUT1", "2024-05-02 08:00:00", "14.00", card="VIP_FUT", ids=ids),
         _pos("LR2", t + "20:40:00", "-5.00", order_type="REFUND", ref="L2", ids=ids),
         _pos("M1", t + "21:00:00", "60.00", card="VIP_M", ids=ids),
         _pos("KR2", t + "19:20:00", "-4.00", store="SH002", order_type="REFUND", ref="K2", ids=ids),

@@ -115,7 +115,8 @@ def built(tmp_path_factory):
                               # (the order key restored) a member file delivered late into D1's
                               # folder, named before D1's member file: that file's rows get other
                               # line_uids (its rank among the day's files moved); then D2 rebuilt
-                              # whole beside
+                              # whole beside. The order lines do not know which builds of the
+                              # staging tables they read (as an earlier memberflow left them)
                               ("late_member", D2, ["build", *SELECTION]),
                               ("late_member_whole", D2, whole)]:
         if name == "d2_split":
@@ -124,6 +125,7 @@ def built(tmp_path_factory):
             _set_order_key(settings.warehouse_path, "pos:SH001:L1", DUPLICATE_KEY)
         if name == "late_member":
             _set_order_key(settings.warehouse_path, DUPLICATE_KEY, "pos:SH001:L1")
+            _forget_staged_reads(settings.warehouse_path)
             write_raw(settings.raw_dir, "miniprogram_members",
                       [_event("register", "2024-05-01 06:00:00", "M_LATE", ids, openid="OLATE", sms=True)],
                       D1, "members_20240500.jsonl")
@@ -160,6 +162,19 @@ def _set_order_key(warehouse: Path, key: str, new_key: str) -> None:
     try:
         con.execute("update intermediate.int_orders__unified set order_key = ? where order_key = ? and source = 'pos'",
                     [new_key, key])
+    finally:
+        con.close()
+
+
+def _forget_staged_reads(warehouse: Path) -> None:
+    """The order lines' comment without the builds of the staging base tables they read, as an
+    earlier memberflow left it: their next build compares every staged line."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        (comment,) = con.execute("select comment from duckdb_tables() "
+                                 "where table_name = 'int_orders__lines'").fetchone()
+        con.execute("comment on table intermediate.int_orders__lines is "
+                    f"'{comment.split(' base_pos__lines ')[0]}'")
     finally:
         con.close()
 
@@ -435,8 +450,22 @@ def test_lines_brought_forward_drive_the_orders_and_the_pairs(built):
     assert d1["pos:SH002:K2"]["order_status"] == "partially_refunded" and "pos:SH002:KR2" not in d1
     assert d2["pos:SH002:KR2"]["order_status"] == "refund_only" and "pos:SH002:K2" not in d2
     assert s["d1_again"]["lines"] == s["d1"]["lines"]
+    # FUT1, delivered on D1 with business date D2, is an order from D2 on
+    assert "pos:SH001:FUT1" not in d1 and str(d2["pos:SH001:FUT1"]["net_amount_yuan"]) == "14.00"
     changed = {row[1] for row in set(s["d1"]["lines"]) ^ set(s["d2"]["lines"])}  # line_uid
     assert len(changed) >= 10, changed
+
+    # the lines compared only the line_uids in the staging base tables' deltas and the lines
+    # whose business date came within D, when those deltas start from the builds the lines read
+    lines_head = '"intermediate"."int_orders__lines__changed" as'
+    for build, by_staged in [("d1", None), ("d2", True), ("d2_again", True), ("d2_whole", None),
+                             ("d1_again", None), ("d2_after_part", True), ("d1_orders", None),
+                             ("d2_split", True), ("tampered_build", True), ("late_member", False)]:
+        sql = _statement(statements[build], lines_head)
+        assert (None if sql is None else '"staging"."base_pos__lines__delta"' in sql) == by_staged, build
+        if by_staged is not None:
+            assert ("candidates_" in sql) == by_staged, build
+    assert s["late_member"]["lines"] == s["late_member_whole"]["lines"]
 
     orders_head = '"intermediate"."int_orders__unified__changed" as'
     pairs_head = '"intermediate"."int_identity__occurrences__delta" as'
@@ -519,6 +548,22 @@ def _statements(log: str, head: str) -> list[str]:
         found.append(log[at:at + end.start()] if end else log[at:])
         at = log.find(head, at + 1)
     return found
+
+
+def test_staged_keys_unique_tests_read_the_rows_the_base_tables_changed(built):
+    """stg_pos__lines.line_uid's unique test reads only the line_uids in the base table's delta
+    and the lines whose business date came within D (FUT1 on D2), when that delta starts from
+    the build of the base table the test last passed on; every row otherwise (the first build;
+    after builds without the test in between)."""
+    _, _, _, _, statements = built
+    scoped = {}
+    for build in ("d1", "d2", "d2_after_part", "d2_split", "tampered_build", "late_member"):
+        (sql,) = [sql for sql in _statements(statements[build], "select\n    line_uid as unique_field")
+                  if '"staging"."stg_pos__lines"' in sql]
+        scoped[build] = '"staging"."base_pos__lines__delta"' in sql
+        assert scoped[build] == ("business_date > cast('" in sql), build
+    assert scoped == {"d1": False, "d2": True, "d2_after_part": False, "d2_split": False,
+                      "tampered_build": True, "late_member": True}
 
 
 def test_identity_unique_tests_read_the_rows_rewritten_since_they_passed(built):

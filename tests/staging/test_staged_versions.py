@@ -71,6 +71,12 @@ def _staging(warehouse: Path) -> dict[str, list[tuple]]:
         (out["values_comment"],) = con.execute(
             "select comment from duckdb_tables() "
             "where table_name = 'int_identity__identifier_values'").fetchone()
+        delta = con.execute("select comment from duckdb_tables() where table_name = 'base_pos__lines__delta'").fetchall()
+        out["delta_comment"] = delta[0][0] if delta else None
+        out["delta"] = sorted(con.execute("select line_uid, added from staging.base_pos__lines__delta").fetchall()
+                              ) if delta else None
+        out["work_tables"] = con.execute(
+            "select table_name from duckdb_tables() where table_name like '%\\_\\_since' escape '\\'").fetchall()
         return out
     finally:
         con.close()
@@ -121,6 +127,34 @@ def test_each_day_brought_forward_equals_a_build_from_scratch(built):
         assert forward[day]["stg_pos__lines"] == state["stg_pos__lines"], day
 
 
+def _uids(state: dict) -> set[int]:
+    return {row[5] for row in state["base_pos__lines"]}
+
+
+def test_each_day_brought_forward_hands_on_what_it_changed(built):
+    """The base table brought forward lists in its delta exactly the line_uids it removed (a
+    record's version replaced, a re-delivered file's rows no version holds) and wrote (a new
+    version, and on 05-03 K3's older version counting again), as a change from the build of the
+    day before; a table built whole hands on none. The work table is gone after each build."""
+    forward, again, back, _, late = built
+    assert forward[DAYS[0]]["delta"] is None
+    for before, day in zip(DAYS, DAYS[1:]):
+        old, new = _uids(forward[before]), _uids(forward[day])
+        delta = forward[day]["delta"]
+        assert {uid for uid, added in delta if not added} == old - new, day
+        assert {uid for uid, added in delta if added} == new - old, day
+        assert len(delta) == len(old ^ new), day
+        run = forward[before]["comment"].split(" run ")[1]
+        assert forward[day]["delta_comment"] == f"memberflow staged_delta as of {day} from {before} run {run}"
+    # 05-03: K3 (file b's version out, file a's in again), K2 (out, its new version in), K5 in
+    assert len(forward["2024-05-03"]["delta"]) == 5
+    assert again["delta"] == []  # a rerun of the same day writes nothing
+    assert back["delta"] is None and late["kept"]["delta"] is None  # rebuilt whole
+    assert {uid for uid, added in late["added"]["delta"] if added} == _uids(late["added"]) - _uids(late["kept"])
+    for state in [*forward.values(), again, back, late["kept"], late["added"]]:
+        assert state["work_tables"] == []
+
+
 def test_versions_as_delivered(built):
     forward, _, _, _, _ = built
     assert _paid(forward["2024-05-01"]["stg_pos__lines"]) == {"K1": "10.00", "K2": "20.00", "K3": "33.00"}
@@ -147,7 +181,10 @@ def test_line_uid_follows_the_version_order(built):
 
 def test_rerun_changes_nothing_and_an_earlier_day_is_rebuilt(built):
     forward, again, back, fresh, _ = built
-    assert again == forward[DAYS[-1]]
+    for part in ("base_pos__lines", "stg_pos__lines", "identifier_values"):
+        assert again[part] == forward[DAYS[-1]][part], part
+    for part in ("comment", "values_comment"):  # the same D and deliveries, another build
+        assert again[part].split(" run ")[0] == forward[DAYS[-1]][part].split(" run ")[0], part
     assert back["base_pos__lines"] == fresh[DAYS[1]]["base_pos__lines"]
     assert back["comment"].startswith(f"memberflow staged as of {DAYS[1]} deliveries ")
 

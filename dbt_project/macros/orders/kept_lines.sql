@@ -11,7 +11,11 @@
       dropped with its file's re-delivery);
     - the REFUND lines naming a POS sale that came or went (attached to it, or detached).
 
-    Whatever changed in the staging tables, comparing the line_uids finds it. The lines
+    Whatever changed in the staging tables, comparing the line_uids finds it. When each of the
+    four staging base tables hands on a delta from the very build of it the table read as of its
+    D0 (macros/staging/staged_versions.sql; the table's comment names those builds), only the
+    line_uids in those deltas and the staged lines with a business date after D0 are compared:
+    nothing else can differ. The lines
     recomputed are handed on in int_orders__lines__delta: their rows as they were (added false)
     and as they are (added true), so the orders and the OneID graph recompute the records
     (record_id) those lines belonged to or belong to.
@@ -55,9 +59,35 @@
 {%- endmacro %}
 
 
-{#- What the table built in this invocation holds besides its D. -#}
+{#- What the table built in this invocation holds besides its D: its state, the invocation and
+    the builds of the staging base tables it read ("<base model> <invocation>" each). -#}
 {% macro kept_lines_built_state(through) -%}
-  {{ return(kept_lines_state(through) ~ ' run ' ~ invocation_id) }}
+  {%- set reads = [] -%}
+  {%- for name in kept_lines_bases() -%}
+    {%- do reads.append(kept_read_mark(name, since_last_pass_relation(name), 'staged')) -%}
+  {%- endfor -%}
+  {{ return(kept_lines_state(through) ~ ' run ' ~ invocation_id ~ ' ' ~ reads | join(' ')) }}
+{%- endmacro %}
+
+
+{#- The staging base tables under the order lines. -#}
+{% macro kept_lines_bases() -%}
+  {{ return(['base_pos__lines', 'base_meituan__orders', 'base_eleme__orders', 'base_miniprogram__orders']) }}
+{%- endmacro %}
+
+
+{#- The four base tables' deltas, when each is a change from the build of it this table read as
+    of `since`; none otherwise. -#}
+{% macro kept_lines_staged_deltas(since) -%}
+  {%- set deltas = [] -%}
+  {%- for name in kept_lines_bases() -%}
+    {%- set base = since_last_pass_relation(name) -%}
+    {%- if not kept_delta_from(base, 'staged', since, kept_held_part('lines', name)) -%}
+      {{ return(none) }}
+    {%- endif -%}
+    {%- do deltas.append(kept_delta(base)) -%}
+  {%- endfor -%}
+  {{ return(deltas) }}
 {%- endmacro %}
 
 
@@ -78,15 +108,32 @@
     sale that came or went. -#}
 {% macro kept_lines_prepare(since) -%}
   {%- if keeps_tables() and is_incremental() and since is not none -%}
+    {%- set deltas = kept_lines_staged_deltas(since) %}
+    {%- set staged = [(ref('stg_pos__lines'), "order_type in ('SALE', 'REFUND')"), (ref('stg_meituan__orders'), none),
+                      (ref('stg_eleme__orders'), none), (ref('stg_miniprogram__orders'), none)] %}
     create or replace table {{ kept_changed_relation() }} as
-    with now_ as (
-        select line_uid from {{ ref('stg_pos__lines') }} where order_type in ('SALE', 'REFUND')
+    with
+    {%- if deltas is not none %}
+    candidates_ as (
+        {#- what can differ: the base tables' deltas, the lines the business-date filter let in -#}
+        {%- for delta in deltas %}
+        select line_uid from {{ delta }}
         union all
-        select line_uid from {{ ref('stg_meituan__orders') }}
-        union all
-        select line_uid from {{ ref('stg_eleme__orders') }}
-        union all
-        select line_uid from {{ ref('stg_miniprogram__orders') }}
+        {%- endfor %}
+        {%- for relation, _ in staged %}
+        select line_uid from {{ relation }} where business_date > cast('{{ since }}' as date)
+        {{ "union all" if not loop.last }}
+        {%- endfor %}
+    ),
+    {%- endif %}
+
+    now_ as (
+        {%- for relation, where in staged %}
+        select line_uid from {{ relation }}
+        {%- set conditions = ([where] if where else []) + (['line_uid in (select line_uid from candidates_)'] if deltas is not none else []) %}
+        {%- if conditions %} where {{ conditions | join(' and ') }}{% endif %}
+        {{ "union all" if not loop.last }}
+        {%- endfor %}
     ),
 
     compared_ as (
@@ -94,7 +141,10 @@
             lines it lacks -#}
         select t.line_uid as went_uid, n.line_uid as came_uid
         from now_ n
-        full outer join (select line_uid from {{ this }}) t
+        full outer join (
+            select line_uid from {{ this }}
+            {%- if deltas is not none %} where line_uid in (select line_uid from candidates_){% endif %}
+        ) t
             on t.line_uid = n.line_uid
         where t.line_uid is null
            or n.line_uid is null

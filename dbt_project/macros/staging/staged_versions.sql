@@ -15,6 +15,14 @@
     an old delivery folder), is emptied by the pre-hook and rebuilt whole; so is any table under
     `--full-refresh`. A rerun for the same D finds nothing delivered and changes nothing.
 
+    A table brought forward hands on what it changed in <table>__delta: the line_uid of every
+    row it removed (added false: replaced by another version of its record, or left by its
+    re-delivered file) and wrote (added true), with what it is a change from ("memberflow
+    staged_delta as of D from D0 run <invocation that built the table as of D0>"; the table's
+    comment ends with " run <invocation>"). The rows a later model or test may have to look at
+    again are those and the rows whose business date is after D0 (the staging views' filter
+    moved: macro staged_rows_since). A table rebuilt whole hands on no delta.
+
     Spark: plain tables, rebuilt whole every build (the same SQL as DuckDB's full build). -#}
 
 {% macro staging_materialization() -%}
@@ -37,7 +45,7 @@
     a digest of those deliveries (macro staged_deliveries_digest). -#}
 {% macro staged_as_of(table_name) -%}
   {%- set held = this_table_held('staged') -%}
-  {%- if held is not none and held[1] == staged_state(table_name, held[0]) -%}
+  {%- if held is not none and identity_logic(held[1]) == staged_state(table_name, held[0]) -%}
     {{ return(held[0]) }}
   {%- endif -%}
   {{ return(none) }}
@@ -81,7 +89,9 @@
       incremental_strategy='delete+insert',
       unique_key=key_columns,
       on_schema_change='append_new_columns',
-      pre_hook="{{ staged_versions_reset('" ~ table_name ~ "') }}",
+      pre_hook=["{{ kept_delta_drop() }}",
+                "{{ staged_versions_reset('" ~ table_name ~ "') }}",
+                "{{ staged_versions_prepare('" ~ table_name ~ "', " ~ tojson(key_columns) ~ ") }}"],
       post_hook=["{{ staged_versions_cleanup('" ~ table_name ~ "') }}",
                  "{{ staged_versions_mark('" ~ table_name ~ "') }}"],
   ) -%}
@@ -89,7 +99,46 @@
   {%- if since is none -%}
     {{ latest_raw_versions(table_name, key_columns) }}
   {%- else -%}
-    {{ staged_versions_since(table_name, key_columns, since) }}
+    {#- the rows to write, made by the pre-hook (which lists the rows they replace first) -#}
+    select * from {{ staged_since_relation() }}
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- The work table of a build brought forward: the rows it writes. -#}
+{% macro staged_since_relation() -%}
+  {{ return(this.incorporate(path={"identifier": this.identifier ~ "__since"})) }}
+{%- endmacro %}
+
+
+{#- Whether this build hands on a delta: brought forward from a table whose comment names the
+    invocation that built it. -#}
+{% macro staged_hands_on_delta(since) -%}
+  {{ return(keeps_tables() and since is not none and kept_held_part('staged', 'run') is not none) }}
+{%- endmacro %}
+
+
+{#- Pre-hook: when brought forward, the rows to write (staged_versions_since) into the work table,
+    and the delta's removed rows: those of the records they replace (dbt's delete+insert on the
+    record key deletes exactly these). -#}
+{% macro staged_versions_prepare(table_name, key_columns) -%}
+  {%- set since = staged_as_of(table_name) if execute and is_incremental() else none -%}
+  {%- if since is none -%}
+    select 1
+  {%- else -%}
+    create or replace table {{ staged_since_relation() }} as
+    {{ staged_versions_since(table_name, key_columns, since) }};
+    {%- if staged_hands_on_delta(since) %}
+    create table {{ kept_delta(this) }} as
+    select t.line_uid, false as added
+    from {{ this }} t
+    where exists (
+        select 1
+        from {{ staged_since_relation() }} s
+        where {% for k in key_columns %}s.{{ k }} = t.{{ k }}{{ " and " if not loop.last }}{% endfor %}
+    );
+    comment on table {{ kept_delta(this) }} is 'memberflow staged_delta as of {{ run_value("as_of_date") }} from {{ since }} run {{ kept_held_part("staged", "run") }}'
+    {%- endif %}
   {%- endif -%}
 {%- endmacro %}
 
@@ -188,21 +237,60 @@
 {%- endmacro %}
 
 
-{#- Post-hook: drop the records of re-delivered files that no current version holds. -#}
+{#- Post-hook: drop the records of re-delivered files that no current version holds; the delta
+    gets them (removed) and the rows written (added); the work table goes. -#}
 {% macro staged_versions_cleanup(table_name) -%}
-  {%- set since = staged_as_of(table_name) -%}
+  {%- set since = staged_as_of(table_name) if execute and is_incremental() else none -%}
   {%- if since is none -%}
+    {%- if keeps_tables() %}
+    drop table if exists {{ staged_since_relation() }}
+    {%- else -%}
     select 1
+    {%- endif -%}
   {%- else -%}
+    {%- set delta = staged_hands_on_delta(since) -%}
+    {%- if delta %}
+    insert into {{ kept_delta(this) }}
+    select t.line_uid, false as added
+    from {{ this }} t
+    inner join ({{ staged_changed_files(table_name, since) }}) c
+        on t.file_name = c.file_name
+       and t.delivery_date < c.delivery_date;
+    {%- endif %}
     delete from {{ this }} t
     using ({{ staged_changed_files(table_name, since) }}) c
     where t.file_name = c.file_name
-      and t.delivery_date < c.delivery_date
+      and t.delivery_date < c.delivery_date;
+    {%- if delta %}
+    insert into {{ kept_delta(this) }}
+    select line_uid, true as added
+    from {{ staged_since_relation() }};
+    {%- endif %}
+    drop table if exists {{ staged_since_relation() }}
   {%- endif -%}
 {%- endmacro %}
 
 
-{#- Post-hook: record the D this table now holds and the deliveries it was built from. -#}
+{#- Post-hook: record the D this table now holds, the deliveries it was built from and the
+    invocation that built it. -#}
 {% macro staged_versions_mark(table_name) -%}
-  {{ kept_mark('staged', staged_state(table_name, run_value('as_of_date')) if keeps_tables() else '') }}
+  {{ kept_mark('staged', (staged_state(table_name, run_value('as_of_date')) ~ ' run ' ~ invocation_id) if keeps_tables() else '') }}
+{%- endmacro %}
+
+
+{#- The rows of a staging model (`relation`, on a base table kept as above) that a build may have
+    changed since `since` according to the base table's `delta`: a line_uid in the delta, or a
+    business date after `since` (rows the staging view's filter let in since). -#}
+{% macro staged_rows_since(delta, since) -%}
+  (line_uid in (select line_uid from {{ delta }}) or business_date > cast('{{ since }}' as date))
+{%- endmacro %}
+
+
+{#- since_last_pass `rows` for a data test of a staging model keyed by `key` (its meta): the rows
+    of every key a row of the base table (`table`) may have changed since the test passed
+    (staged_rows_since), so that a unique test sees each such key's every row. -#}
+{% macro staged_keys_since(found) -%}
+  {%- set scope = config.get('meta')['since_last_pass'] -%}
+  {{ return(scope['key'] ~ ' in (select ' ~ scope['key'] ~ ' from ' ~ since_last_pass_relation(scope['table'])
+            ~ ' where ' ~ staged_rows_since(found[0], found[1]) ~ ')') }}
 {%- endmacro %}
