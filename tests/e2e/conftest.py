@@ -35,8 +35,10 @@ class Build:
             con.close()
 
 
-def settings_for(root: Path) -> Settings:
-    return load_settings().with_paths(
+def settings_for(root: Path, rules: Path | None = None) -> Settings:
+    """Settings for a generated landing zone under ``root`` (memberflow.yaml's rules, or
+    ``rules``), every path under ``root``."""
+    return load_settings(rules).with_paths(
         landing=root / "demo" / "landing",
         stores=root / "demo" / "stores.csv",
         raw=root / "raw",
