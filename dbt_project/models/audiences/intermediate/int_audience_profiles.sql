@@ -24,6 +24,8 @@ members as (
 
 events as (
 
+    {#- narrow: the ordering columns and line_uid; the profile columns are fetched by line_uid
+        for the profile event of each day-end state only (the events are read twice) -#}
     select
         member_id,
         event,
@@ -32,11 +34,7 @@ events as (
         delivery_date,
         file_name,
         line_no,
-        phone_hash,
-        phone_masked,
-        unionid_hash,
-        consent_sms,
-        consent_wecom
+        line_uid
     from {{ ref('stg_miniprogram__member_events') }}
     where event in ('register', 'update', 'unsubscribe')
 
@@ -128,9 +126,11 @@ profiles as (
         p.phone_masked,
         p.unionid_hash
     from day_end_states as s
-    left join member_events as p
-        on p.person_key = s.person_key
-       and p.event_seq = s.profile_seq
+    left join member_events as pe
+        on pe.person_key = s.person_key
+       and pe.event_seq = s.profile_seq
+    left join {{ ref('stg_miniprogram__member_events') }} as p
+        on p.line_uid = pe.line_uid
     left join blocked_phones as b
         on b.node_id = {{ identifier_node_id('p.phone_hash') }}
 
