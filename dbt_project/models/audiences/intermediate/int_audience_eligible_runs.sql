@@ -20,6 +20,7 @@
 {%- set first_day = "cast('" ~ range['first'] ~ "' as date)" -%}
 {%- set last_day = "cast('" ~ range['last'] ~ "' as date)" %}
 
+{{ require_kept_as_of(ref('int_member_order_totals'), 'member_totals') }}
 with
 
 members as (
@@ -45,6 +46,8 @@ reachable as (
 
 order_days as (
 
+    {#- the days with an order that can open a dormant span in the range (the next order after
+        such a day is on a later day, so it is here too) -#}
     select
         m.person_key,
         o.business_date
@@ -52,18 +55,23 @@ order_days as (
     inner join members as m
         on m.person_key = {{ audience_person_key('o.one_id') }}
     where o.one_id is not null
+      and o.business_date >= {{ days_after(first_day, -dormant_max) }}
     group by m.person_key, o.business_date
 
 ),
 
 order_gaps as (
 
+    {#- each person's first valid order: from the persons' order totals (as of D, as these
+        orders), not another pass over all of them -#}
     select
-        person_key,
-        business_date,
-        lead(business_date) over (partition by person_key order by business_date) as next_order_date,
-        min(business_date) over (partition by person_key) as first_order_date
-    from order_days
+        d.person_key,
+        d.business_date,
+        lead(d.business_date) over (partition by d.person_key order by d.business_date) as next_order_date,
+        t.first_order_date
+    from order_days as d
+    inner join {{ ref('int_member_order_totals') }} as t
+        on {{ audience_person_key('t.one_id') }} = d.person_key
 
 ),
 
