@@ -24,7 +24,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.dbt_cli import dbt_vars_arg, prepare_warehouse, run_dbt
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WAREHOUSE_WRITER_POOL, MemberflowConfig
-from orchestration.settings import DBT_PROJECT_DIR, load_settings
+from orchestration.settings import DBT_PROJECT_DIR, environ, load_settings
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 
@@ -164,18 +164,21 @@ def memberflow_dbt_assets(
 ):
     """Build every selected model, seed and test as of D, with memberflow.yaml's rules as vars."""
     settings = memberflow.settings()
-    os.environ.update(settings.env())
+    first, as_of = run_days(context)
+    # D and the first audience day go by environment too, so that the vars stay those of the
+    # prepared manifest and dbt's partial parse is reused.
+    with environ({**settings.env(), **settings.run_env(as_of, first)}):
+        yield from _build(context, dbt, settings, first, as_of)
+
+
+def _build(context: AssetExecutionContext, dbt: DbtCliResource, settings, first: date, as_of: date):
     from assets.ingest.layout import ensure_raw_layout
 
     ensure_raw_layout(settings.raw_dir, settings.pii_dir)
     prepare_warehouse(settings)
-    first, as_of = run_days(context)
     context.log.info(
         f"dbt build as of {as_of} (audiences from {first}) into {settings.warehouse_path}"
     )
-    # D and the first audience day go by environment (dagster-dbt hands dbt a copy of ours), so
-    # that the vars stay those of the prepared manifest and dbt's partial parse is reused.
-    os.environ.update(settings.run_env(as_of, first))
     # Production builds run models, seeds and data tests; dbt unit tests belong to the test suite.
     args = ["build", "--exclude-resource-type", "unit_test", *dbt_vars_arg(settings)]
     started = time.time()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from orchestration.settings import ConfigError, Settings, load_settings
+from orchestration.settings import ConfigError, Settings, environ, load_settings
 
 
 class CliError(Exception):
@@ -140,17 +140,8 @@ DAGSTER_RUN_ENV = {
 def _settings_in_env(settings: Settings):
     """Dagster resources read memberflow's settings at run time: hand them ours (and Dagster's
     switches above, unless the environment sets them), then restore."""
-    env = {**{k: os.environ.get(k, v) for k, v in DAGSTER_RUN_ENV.items()}, **settings.env()}
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
+    with environ({**{k: os.environ.get(k, v) for k, v in DAGSTER_RUN_ENV.items()}, **settings.env()}):
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def run_job(

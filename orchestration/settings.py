@@ -7,8 +7,10 @@ as-of date of a build as environment variables (:meth:`Settings.run_env`).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -303,3 +305,20 @@ def load_settings(config_file: Path | str | None = None) -> Settings:
         hmac_key=os.environ.get("MEMBERFLOW_HMAC_KEY") or DEV_HMAC_KEY,
         rules=rules,
     )
+
+
+@contextlib.contextmanager
+def environ(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` in this process's environment while the block runs (Dagster resources and
+    dagster-dbt read it), and afterwards what was there before: the next run or asset in this
+    process must not inherit a build's D or paths."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -139,6 +139,15 @@ def test_dbt_log_file_holds_no_statements(demo_build):
     assert (run_dir / "compiled" / "memberflow" / "models" / "marts" / "core" / "members.sql").is_file()
 
 
+def test_the_run_leaves_no_build_day_in_the_environment(demo_build):
+    """The dbt step puts the build's D, first audience day and paths in the environment for dbt
+    and takes them away afterwards: the next run in this process (a sensor's, a test's) must
+    not inherit them."""
+    assert "MEMBERFLOW_AS_OF_DATE" not in os.environ
+    assert "MEMBERFLOW_AUDIENCE_FROM" not in os.environ
+    assert os.environ.get("MEMBERFLOW_WAREHOUSE") != str(demo_build.settings.warehouse_path)
+
+
 def test_rerun_changes_nothing(demo_build):
     tables = [
         "marts.orders",
