@@ -46,8 +46,9 @@ reachable as (
 
 order_days as (
 
-    {#- the days with an order that can open a dormant span in the range (the next order after
-        such a day is on a later day, so it is here too) -#}
+    {#- the days with an order that can open a dormant span in the range, the only ones
+        dormant_spans reads (the next order after such a day is on a later day, so it is here
+        too) -#}
     select
         m.person_key,
         o.business_date
@@ -91,7 +92,6 @@ dormant_spans as (
             else {{ days_after('next_order_date', -1) }}
         end as span_end
     from order_gaps
-    where business_date >= {{ days_after(first_day, -dormant_max) }}
 
 ),
 
