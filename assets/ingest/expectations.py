@@ -16,10 +16,12 @@ known, amounts of the right sign, hashes 64 hex characters, phones only hashed w
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import re
 import sys
 import threading
+import types
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -206,7 +208,7 @@ def _context() -> dict[str, Any]:
     if _state:
         return _state
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    with _without_pyspark():
+    with _gx_import():
         import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.execution_engine import pandas_execution_engine
@@ -221,23 +223,57 @@ def _context() -> dict[str, Any]:
     return _state
 
 
+class _Deferred(types.ModuleType):
+    """A stand-in for a module that is imported only when one of its attributes is first read
+    (and then for good: the stand-in forwards to it)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.__spec__ = None  # the import system takes a module without a spec as loaded
+
+    def __getattr__(self, attr: str) -> Any:
+        real = self.__dict__.get("_real")
+        if real is None:
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]
+            real = importlib.import_module(self.__name__)
+            self.__dict__["_real"] = real
+        return getattr(real, attr)
+
+
+# Imported by GX at start-up for what memberflow's suites never run: scipy.stats for one
+# expectation (KL divergence, ≈ 1.5 s: scipy.optimize, scipy.spatial, ...) and altair for its
+# charts. Deferred, they are imported when first used, if ever.
+_DEFERRED = ("scipy.stats", "altair")
+
+
 @contextlib.contextmanager
-def _without_pyspark() -> Iterator[None]:
-    """GX imports pyspark (and its ML and Connect modules) when it is installed, for Spark data
-    sources memberflow does not use (≈ 0.1 s of the ≈ 2.7 s GX takes to start). And pyspark
-    exits the process (status 0) when ``__main__`` has no file, taking it for a doctest run: so
-    it does under ``python -c``, a pytest-xdist worker or a stage script fed through a pipe.
-    While GX is imported, pyspark cannot be (GX falls back to "not installed" as it would
-    without it); afterwards it can again. A process that has already imported pyspark keeps
-    it."""
+def _gx_import() -> Iterator[None]:
+    """The import of GX, without what it imports for features memberflow does not use.
+
+    - pyspark (and its ML and Connect modules), for Spark data sources (≈ 0.1 s of the ≈ 2.7 s
+      GX takes to start). And pyspark exits the process (status 0) when ``__main__`` has no file,
+      taking it for a doctest run: so it does under ``python -c``, a pytest-xdist worker or a
+      stage script fed through a pipe. While GX is imported, pyspark cannot be (GX falls back
+      to "not installed" as it would without it); afterwards it can again. A process that has
+      already imported pyspark keeps it.
+    - the modules of ``_DEFERRED``: GX gets stand-ins that import them on first use. Afterwards
+      the stand-ins leave ``sys.modules``, so that any other import gets the real module.
+    """
     block = "pyspark" not in sys.modules
     if block:
         sys.modules["pyspark"] = None  # type: ignore[assignment]  # import pyspark → ImportError
+    deferred = [name for name in _DEFERRED if name not in sys.modules]
+    for name in deferred:
+        sys.modules[name] = _Deferred(name)
     try:
         yield
     finally:
         if block and sys.modules.get("pyspark", 0) is None:
             del sys.modules["pyspark"]
+        for name in deferred:
+            if isinstance(sys.modules.get(name), _Deferred):
+                del sys.modules[name]
 
 
 def _entry(table: str) -> tuple[Any, Any, dict[str, str]]:
