@@ -64,7 +64,8 @@ def test_orders_are_brought_forward_by_the_rows_that_changed(warehouse: Path, tm
     assert orders > 100
 
     again = publish_bi_copy(warehouse, bi)
-    assert again.carried == {"marts.orders": 0} and again.rows == first.rows
+    unchanged = {"marts.orders": 0, "marts.members": 0, "audiences.audience_members": 0}
+    assert again.carried == unchanged and again.rows == first.rows
 
     # 3 orders of another person, 2 amounts off by a fen, 2 orders gone, 1 new order
     _execute(
@@ -80,11 +81,36 @@ def test_orders_are_brought_forward_by_the_rows_that_changed(warehouse: Path, tm
         "from intermediate.int_orders__unified where order_key = (select order_key from picked where n = 8)",
     )
     changed = publish_bi_copy(warehouse, bi)
-    assert changed.carried == {"marts.orders": 8}
+    assert changed.carried == {**unchanged, "marts.orders": 8}
     assert changed.rows["marts.orders"] == orders - 1
     diffs = _differences(bi / BI_FILE_NAME, warehouse)
     assert not any(diffs.values()), diffs
     assert not list(bi.glob(".*.tmp"))
+
+
+def test_members_and_the_audience_history_are_brought_forward_by_the_rows_that_changed(
+    warehouse: Path, tmp_path: Path
+):
+    """The other carried tables: compared row by row (no delta), keyed by one_id and message_key."""
+    bi = tmp_path / "bi"
+    first = publish_bi_copy(warehouse, bi)
+    members, audience_rows = first.rows["marts.members"], first.rows["audiences.audience_members"]
+    assert members > 10 and audience_rows > 2
+    # a member's consent withdrawn, a member gone, an audience row gone, a day's audience row more
+    _execute(
+        warehouse,
+        "update marts.members set consent_sms = not consent_sms where one_id = (select min(one_id) from marts.members)",
+        "delete from marts.members where one_id = (select max(one_id) from marts.members)",
+        "delete from audiences.audience_members where message_key = (select min(message_key) from audiences.audience_members)",
+        "insert into audiences.audience_members select * replace ('test-new-message' as message_key, "
+        "as_of_date + interval 1 day as as_of_date) from audiences.audience_members "
+        "where message_key = (select max(message_key) from audiences.audience_members)",
+    )
+    changed = publish_bi_copy(warehouse, bi)
+    assert changed.carried == {"marts.orders": 0, "marts.members": 2, "audiences.audience_members": 2}
+    assert changed.rows["marts.members"] == members - 1
+    assert changed.rows["audiences.audience_members"] == audience_rows
+    assert not any(_differences(bi / BI_FILE_NAME, warehouse).values())
 
 
 def test_orders_are_copied_whole_when_their_columns_change_or_a_key_is_null(warehouse: Path, tmp_path: Path):
@@ -130,12 +156,12 @@ def test_orders_follow_the_orders_delta_after_a_build(demo_build, warehouse: Pat
 
     run_dbt(settings, orders, as_of_date=demo_build.through, target_path=target)
     again = publish_bi_copy(warehouse, bi)
-    assert again.by_delta == {"marts.orders"} and again.carried == {"marts.orders": 0}
+    assert again.by_delta == {"marts.orders"} and again.carried["marts.orders"] == 0
     assert not any(_differences(bi / BI_FILE_NAME, warehouse).values())
 
     # the same build copied twice: the delta starts from an earlier build than the copy's
     twice = publish_bi_copy(warehouse, bi)
-    assert twice.by_delta == set() and twice.carried == {"marts.orders": 0}
+    assert twice.by_delta == set() and twice.carried["marts.orders"] == 0
 
     # an order deleted by hand (outside dbt: in no delta), then a rerun of the day: the delta
     # matches the copy, but the rows do not add up, so every row is compared
@@ -143,5 +169,5 @@ def test_orders_follow_the_orders_delta_after_a_build(demo_build, warehouse: Pat
                         "where order_key = (select min(order_key) from intermediate.int_orders__unified)")
     run_dbt(settings, orders, as_of_date=demo_build.through, target_path=target)
     by_hand = publish_bi_copy(warehouse, bi)
-    assert by_hand.by_delta == set() and by_hand.carried == {"marts.orders": 1}
+    assert by_hand.by_delta == set() and by_hand.carried["marts.orders"] == 1
     assert not any(_differences(bi / BI_FILE_NAME, warehouse).values())
