@@ -886,9 +886,12 @@ select {{ identifier_node_id('identifier_hash') }} from {{ registry }} where val
 {%- endmacro %}
 
 
-{#- int_identity__one_id_current's SQL, as a digest: a table built by other SQL is rebuilt. -#}
+{#- int_identity__one_id_current's logic, as a digest: its SQL and the macros it renders (the node
+    id, the latest value, the identifiers looked up again), so that a table built by other logic
+    is rebuilt. -#}
 {% macro identity_current_logic() -%}
-  {{ return(local_md5(model.raw_code)) }}
+  {{ return(local_md5(model.raw_code ~ '|' ~ identifier_node_id('identifier_hash') ~ '|'
+                      ~ value_at_latest('one_id', 'valid_from') ~ '|' ~ registry_nodes_after('D0', 'registry'))) }}
 {%- endmacro %}
 
 
