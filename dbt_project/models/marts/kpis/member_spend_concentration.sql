@@ -26,15 +26,46 @@ populations as (
 
 ),
 
+value_counts as (
+
+    {#- the top spenders' spend is the sum of the top ceil(20% × n) values, whichever of the
+        tied persons rank first (ties have the same value): so the values are counted once per
+        distinct value and summed up from the top, instead of ranking every person -#}
+    select
+        population,
+        monetary_365,
+        count(*) as holders
+    from populations
+    group by population, monetary_365
+
+),
+
+cumulative as (
+
+    select
+        population,
+        monetary_365,
+        holders,
+        sum(holders) over (
+            partition by population
+            order by monetary_365 desc
+            rows between unbounded preceding and current row
+        ) as through_rank,
+        sum(holders) over (partition by population) as spenders
+    from value_counts
+
+),
+
 ranked as (
 
     select
         population,
-        one_id,
         monetary_365,
-        row_number() over (partition by population order by monetary_365 desc, one_id) as spend_rank,
-        count(*) over (partition by population) as spenders
-    from populations
+        cast(holders as decimal(18, 0)) as holders,
+        through_rank,
+        spenders,
+        {{ int_ceil_div(top_pct ~ ' * spenders', '100') }} as top_spenders
+    from cumulative
 
 ),
 
@@ -43,12 +74,14 @@ summary as (
     select
         population,
         max(spenders) as spenders,
-        {{ int_ceil_div(top_pct ~ ' * max(spenders)', '100') }} as top_spenders,
-        sum(monetary_365) as spend_365_yuan,
+        max(top_spenders) as top_spenders,
+        sum(monetary_365 * holders) as spend_365_yuan,
         sum(
             case
-                when spend_rank <= {{ int_ceil_div(top_pct ~ ' * spenders', '100') }}
-                then monetary_365 else 0
+                when through_rank <= top_spenders then monetary_365 * holders
+                when through_rank - holders < top_spenders
+                then monetary_365 * cast(top_spenders - (through_rank - holders) as decimal(18, 0))
+                else 0
             end
         ) as top_spend_365_yuan
     from ranked
