@@ -8,9 +8,10 @@ sees the new one.
 
 Most of a day's copy is ``marts.orders`` (12 M rows at 1 M members, where a day changes a few
 ten thousand): a table of ``CARRIED`` (the orders, the members, the audience history) is brought
-forward from the previous copy instead of copied whole. The new file starts as a byte copy of the previous one; the rows whose content
-differs from the warehouse's (compared by key and a hash of the whole row) are deleted and
-inserted again, which leaves the table equal to the warehouse's. Everything else is copied whole.
+forward from the previous copy instead of copied whole. The new file starts as a byte copy of
+the previous one; the rows whose content differs from the warehouse's (compared by key and a
+hash of the whole row) are deleted and inserted again, which leaves the table equal to the
+warehouse's. Everything else is copied whole.
 The previous copy is not trusted for anything but content: a table whose columns changed, a key
 that is null, a file more than half free space (DuckDB reuses freed blocks, so this is rare) or
 a copy that cannot be opened makes a whole copy.

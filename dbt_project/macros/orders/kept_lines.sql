@@ -121,7 +121,7 @@
         union all
         {%- endfor %}
         {%- for relation, _ in staged %}
-        select line_uid from {{ relation }} where business_date > cast('{{ since }}' as date)
+        select line_uid from {{ relation }} where {{ staged_dated_since(since) }}
         {{ "union all" if not loop.last }}
         {%- endfor %}
     ),

@@ -238,7 +238,8 @@
 
 
 {#- Post-hook: drop the records of re-delivered files that no current version holds; the delta
-    gets them (removed) and the rows written (added); the work table goes. -#}
+    gets them (removed) and the rows written (added); the work table goes. The re-delivered
+    files are listed once (a temporary table), for the delta and the delete. -#}
 {% macro staged_versions_cleanup(table_name) -%}
   {%- set since = staged_as_of(table_name) if execute and is_incremental() else none -%}
   {%- if since is none -%}
@@ -249,18 +250,22 @@
     {%- endif -%}
   {%- else -%}
     {%- set delta = staged_hands_on_delta(since) -%}
+    {%- set changed_files = this.identifier ~ '__changed_files' -%}
+    create or replace temporary table {{ changed_files }} as
+    {{ staged_changed_files(table_name, since) }};
     {%- if delta %}
     insert into {{ kept_delta(this) }}
     select t.line_uid, false as added
     from {{ this }} t
-    inner join ({{ staged_changed_files(table_name, since) }}) c
+    inner join {{ changed_files }} c
         on t.file_name = c.file_name
        and t.delivery_date < c.delivery_date;
     {%- endif %}
     delete from {{ this }} t
-    using ({{ staged_changed_files(table_name, since) }}) c
+    using {{ changed_files }} c
     where t.file_name = c.file_name
       and t.delivery_date < c.delivery_date;
+    drop table {{ changed_files }};
     {%- if delta %}
     insert into {{ kept_delta(this) }}
     select line_uid, true as added
@@ -280,9 +285,16 @@
 
 {#- The rows of a staging model (`relation`, on a base table kept as above) that a build may have
     changed since `since` according to the base table's `delta`: a line_uid in the delta, or a
-    business date after `since` (rows the staging view's filter let in since). -#}
+    row the staging view's filter let in since (staged_dated_since). -#}
 {% macro staged_rows_since(delta, since) -%}
-  (line_uid in (select line_uid from {{ delta }}) or business_date > cast('{{ since }}' as date))
+  (line_uid in (select line_uid from {{ delta }}) or {{ staged_dated_since(since) }})
+{%- endmacro %}
+
+
+{#- The rows of a staging model that its view's filter (business date not after D) let in after
+    `since`: those whose business date is later. -#}
+{% macro staged_dated_since(since) -%}
+  business_date > cast('{{ since }}' as date)
 {%- endmacro %}
 
 
