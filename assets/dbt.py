@@ -7,17 +7,17 @@ the range's last day (``BackfillPolicy.single_run()``), so a 400-day backfill is
 
 
 import fcntl
+import json
 import os
 import re
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
@@ -167,7 +167,8 @@ def memberflow_dbt_assets(
     first, as_of = run_days(context)
     # D and the first audience day go by environment too, so that the vars stay those of the
     # prepared manifest and dbt's partial parse is reused.
-    with environ({**settings.env(), **settings.run_env(as_of, first)}):
+    # MEMBERFLOW_ROW_COUNTS: dbt logs each table's row count (macros/engine/row_counts.sql).
+    with environ({**settings.env(), **settings.run_env(as_of, first), "MEMBERFLOW_ROW_COUNTS": "1"}):
         yield from _build(context, dbt, settings, first, as_of)
 
 
@@ -183,72 +184,47 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, settings, first:
     args = ["build", "--exclude-resource-type", "unit_test", *dbt_vars_arg(settings)]
     started = time.time()
     invocation = dbt.cli(args, context=context)
-    events = invocation.stream()
     if settings.engine != "duckdb":  # Spark: no row counts (they would start a Spark session)
-        yield from events
+        yield from invocation.stream()
         keep_partial_parse(invocation.target_path)
         _prune(context, invocation.target_path, settings.dbt_run_folders, started)
         return
-    # DuckDB: the file is dbt's until it exits, so the events are held until the stream ends and
-    # then given their row counts and distributions from one read-only connection.
-    held = list(events)
+    # DuckDB: the file is dbt's until it exits, so Dagster cannot read it before. dbt logs each
+    # table's row count and distributions itself (a post-hook: macros/engine/row_counts.sql),
+    # and the events are yielded, and stored by Dagster, while dbt runs.
+    yield from _with_dbt_metadata(context, invocation)
     keep_partial_parse(invocation.target_path)
     _prune(context, invocation.target_path, settings.dbt_run_folders, started)
-    outputs = {
-        i: context.asset_key_for_output(e.output_name)
-        for i, e in enumerate(held)
-        if isinstance(e, dg.Output)
-    }
-    extra = warehouse_metadata(settings.warehouse_path, set(outputs.values()), first, as_of)
-    for i, event in enumerate(held):
-        if i in outputs and extra.get(outputs[i]):
-            event = event.with_metadata({**event.metadata, **extra[outputs[i]]})
-        yield event
 
 
-# Small distributions shown beside the row count of the marts marketing and BI look at first.
-_DISTRIBUTIONS: dict[str, dict[str, str]] = {
-    "member_facts": {
-        "lifecycle": "select lifecycle, count(*) from marts.member_facts group by 1 order by 1",
-        "rfm_segment": "select coalesce(rfm_segment, '(no orders in 365 days)'), count(*) "
-        "from marts.member_facts group by 1 order by 1",
-    },
-    "member_tiers": {
-        "tier": "select tier, count(*) from marts.member_tiers group by 1 order by 1",
-        "downgrade_risk": "select downgrade_risk::varchar, count(*) from marts.member_tiers "
-        "group by 1 order by 1",
-    },
-    "audience_members": {
-        "audience_rows_in_run": "select audience, count(*) from audiences.audience_members "
-        "where as_of_date between $first and $as_of group by 1 order by 1",
-    },
-}
+_ROW_COUNT = re.compile(r"memberflow row_count (\S+) (\d+)")
+_DISTRIBUTION = re.compile(r"memberflow distribution (\S+) (\S+) (\{.*\})")
 
 
-def warehouse_metadata(
-    warehouse: Path, keys: set[dg.AssetKey], first: date, as_of: date
-) -> dict[dg.AssetKey, dict[str, Any]]:
-    """Per asset key ``<schema>/<table>``: ``dagster/row_count`` for tables (views are not run
-    just to be counted) and the distributions above."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        tables = {
-            dg.AssetKey([schema, name])
-            for schema, name in con.execute(
-                "select table_schema, table_name from information_schema.tables "
-                "where table_type = 'BASE TABLE'"
-            ).fetchall()
-        }
-        out: dict[dg.AssetKey, dict[str, Any]] = {}
-        for key in sorted(keys & tables, key=lambda k: k.to_user_string()):
-            schema, name = key.path[-2], key.path[-1]
-            (rows,) = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
-            meta: dict[str, Any] = {"dagster/row_count": dg.MetadataValue.int(int(rows))}
-            for label, sql in _DISTRIBUTIONS.get(name, {}).items():
-                params = {"first": first, "as_of": as_of} if "$" in sql else None
-                counts = {str(k): int(n) for k, n in con.execute(sql, params).fetchall()}
-                meta[label] = dg.MetadataValue.json(counts)
-            out[key] = meta
-        return out
-    finally:
-        con.close()
+def _with_dbt_metadata(context: AssetExecutionContext, invocation) -> Iterator[Any]:
+    """dagster-dbt's events of ``invocation`` (what ``invocation.stream()`` gives), each table's
+    Output with the ``dagster/row_count`` and distributions that macro log_dagster_metadata
+    logged before the node's result."""
+    logged: dict[str, dict[str, Any]] = {}
+    for raw in invocation.stream_raw_events():
+        info = raw.raw_event["info"]
+        if info.get("name") == "JinjaLogInfo":
+            message = info.get("msg", "")
+            if found := _ROW_COUNT.fullmatch(message):
+                logged.setdefault(found.group(1), {})["dagster/row_count"] = dg.MetadataValue.int(
+                    int(found.group(2)))
+            elif found := _DISTRIBUTION.fullmatch(message):
+                logged.setdefault(found.group(1), {})[found.group(2)] = dg.MetadataValue.json(
+                    json.loads(found.group(3)))
+            continue
+        unique_id = raw.raw_event["data"].get("node_info", {}).get("unique_id")
+        for event in raw.to_default_asset_events(
+            manifest=invocation.manifest,
+            dagster_dbt_translator=invocation.dagster_dbt_translator,
+            context=context,
+            target_path=invocation.target_path,
+            project=invocation.project,
+        ):
+            if isinstance(event, dg.Output) and unique_id in logged:
+                event = event.with_metadata({**event.metadata, **logged.pop(unique_id)})
+            yield event

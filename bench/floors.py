@@ -126,8 +126,8 @@ def step_seconds(run_ids: list[str]) -> dict[str, float]:
     """Wall seconds of every step of the given Dagster runs (the instance of DAGSTER_HOME), plus
     each run's time before its first step starts (launch, resources) as ``<job> start``. A step
     that runs dbt also gets ``<step>: before dbt`` (its start → dagster-dbt's "Running dbt
-    command" log line) and ``<step>: after dbt`` ("Finished dbt command" → the step's end:
-    storing the events dbt's results became)."""
+    command" log line) and ``<step>: after dbt`` ("Finished dbt command" → the step's end: since
+    the events are stored while dbt runs, what the step does after dbt exits)."""
     import dagster as dg
 
     instance = dg.DagsterInstance.get()

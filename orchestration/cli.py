@@ -209,7 +209,8 @@ def run_pipeline(settings: Settings, start: date | None, through: date, quiet: b
         for event in run.get_asset_materialization_events()
     }
     return {"start": start, "through": through, "seconds": elapsed, "run_id": result.run_id,
-            "outbox_run_id": outbox.run_id, "materializations": materializations}
+            "outbox_run_id": outbox.run_id, "materializations": materializations,
+            "check_evaluations": list(result.get_asset_check_evaluations())}
 
 
 def cmd_run(args: argparse.Namespace) -> int:

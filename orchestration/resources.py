@@ -50,8 +50,8 @@ class MemberflowDbtCliResource(DbtCliResource):
       installed dbt-core package's version;
     - it builds an in-process dbt adapter (imports dbt and the adapter, loads the project and
       profile), which it needs only to fetch column metadata from the warehouse: memberflow does
-      not ask for that (row counts and distributions come from one read-only connection after
-      dbt exits, assets/dbt.py).
+      not ask for that (dbt logs the row counts and distributions itself: assets/dbt.py,
+      macros/engine/row_counts.sql).
 
     Both are private to dagster-dbt (pinned, pyproject.toml); the caller already treats a missing
     adapter as no adapter, and tests/orchestration/test_dbt_resource.py checks that the pinned

@@ -26,6 +26,7 @@ class Build:
     through: date
     materializations: dict  # asset key ("marts/member_facts") → metadata of the first run
     run_id: str  # the first run's (daily_pipeline_job)
+    check_evaluations: list  # the first run's asset check evaluations (the dbt tests)
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         con = duckdb.connect(str(self.settings.warehouse_path), read_only=True)
@@ -56,4 +57,5 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     settings = settings_for(root)
     result = run_pipeline(settings, None, THROUGH, quiet=True)
     return Build(root=root, settings=settings, through=THROUGH,
-                 materializations=result["materializations"], run_id=result["run_id"])
+                 materializations=result["materializations"], run_id=result["run_id"],
+                 check_evaluations=result["check_evaluations"])

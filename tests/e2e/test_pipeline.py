@@ -261,7 +261,32 @@ def test_materializations_carry_row_counts_and_distributions(demo_build):
     assert audiences["reactivation"] > 0  # 100 days: no lot is near expiry yet
     assert meta["identity/one_id_registry"]["dagster/row_count"].value > 0
     assert "dagster/row_count" not in meta["identity/one_id_map"]  # a view: not run to be counted
+    # every table's count, logged by dbt (macros/engine/row_counts.sql), is the warehouse's
+    tables = demo_build.query(
+        "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE'")
+    counted = 0
+    for schema, table in tables:
+        if f"{schema}/{table}" in meta:
+            (rows,), = demo_build.query(f'select count(*) from "{schema}"."{table}"')
+            assert meta[f"{schema}/{table}"]["dagster/row_count"].value == rows, (schema, table)
+            counted += 1
+    assert counted >= 40
+    views = demo_build.query("select table_schema, table_name from information_schema.tables where table_type = 'VIEW'")
+    assert not any("dagster/row_count" in meta.get(f"{s}/{t}", {}) for s, t in views)
     assert meta["outbox/reactivation"]["rows"].value == audiences["reactivation"]
+
+
+def test_check_results_follow_their_materializations(demo_build):
+    """The dbt step yields its events while dbt runs, as dbt reports them: every dbt test's
+    check is linked to the materialization of the same run, never to an earlier one (or none),
+    which it would be if it came before its asset's."""
+    evaluations = demo_build.check_evaluations
+    assert len(evaluations) > 150
+    assert {e.asset_key.to_user_string() for e in evaluations} >= {
+        "marts/member_facts", "marts/member_tiers", "audiences/audience_members", "marts/orders"}
+    for evaluation in evaluations:
+        target = evaluation.target_materialization_data
+        assert target is not None and target.run_id == demo_build.run_id, evaluation.asset_check_key
 
 
 def test_deleted_persons_leave_no_personal_values_anywhere(demo_build):
