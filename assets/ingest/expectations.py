@@ -287,12 +287,14 @@ def _entry(table: str) -> tuple[Any, Any, dict[str, str]]:
         batch_definition = state["source"].add_dataframe_asset(name=table).add_batch_definition_whole_dataframe(
             f"{table}__whole"
         )
-        suite = state["context"].suites.add(gx.ExpectationSuite(name=f"raw__{table}"))
-        descriptions: dict[str, str] = {}
-        for description, class_name, kwargs in SUITES[table]():
-            expectation = getattr(gx.expectations, class_name)(**kwargs, description=description)
-            expectation = suite.add_expectation(expectation)
-            descriptions[str(expectation.id)] = description
+        # the whole suite handed to the context at once: added one by one to a suite the context
+        # holds, each expectation reads and writes the whole suite in its store again
+        suite = state["context"].suites.add(gx.ExpectationSuite(
+            name=f"raw__{table}",
+            expectations=[getattr(gx.expectations, class_name)(**kwargs, description=description)
+                          for description, class_name, kwargs in SUITES[table]()],
+        ))
+        descriptions = {str(expectation.id): expectation.description for expectation in suite.expectations}
         entries[table] = (batch_definition, suite, descriptions)
     return entries[table]
 
