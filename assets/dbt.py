@@ -191,10 +191,32 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, settings, first:
         return
     # DuckDB: the file is dbt's until it exits, so Dagster cannot read it before. dbt logs each
     # table's row count and distributions itself (a post-hook: macros/engine/row_counts.sql),
-    # and the events are yielded, and stored by Dagster, while dbt runs.
-    yield from _with_dbt_metadata(context, invocation)
+    # and the events are yielded, and stored by Dagster, while dbt runs. Except those of the
+    # assets whose materialization starts work outside this step (_REPORTED_AFTER_BUILD): they
+    # come once dbt has exited, and not at all when the build failed.
+    held: list[Any] = []
+    for event in _with_dbt_metadata(context, invocation):
+        if _event_asset_key(context, event) in _REPORTED_AFTER_BUILD:
+            held.append(event)
+        else:
+            yield event
     keep_partial_parse(invocation.target_path)
     _prune(context, invocation.target_path, settings.dbt_run_folders, started)
+    yield from held
+
+
+# The audience sensor emits an (audience, D) to the outbox once audience_members of D is
+# materialized: only after the whole build, its own data tests included, has passed (a dbt model
+# no other model reads, so holding it back keeps the assets' order).
+_REPORTED_AFTER_BUILD = {dg.AssetKey(["audiences", "audience_members"])}
+
+
+def _event_asset_key(context: AssetExecutionContext, event: Any) -> dg.AssetKey | None:
+    if isinstance(event, dg.Output):
+        return context.asset_key_for_output(event.output_name)
+    if isinstance(event, dg.AssetCheckResult):
+        return event.asset_key
+    return None
 
 
 _ROW_COUNT = re.compile(r"memberflow row_count (\S+) (\d+)")

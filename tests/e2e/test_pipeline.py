@@ -313,3 +313,41 @@ def test_deleted_persons_leave_no_personal_values_anywhere(demo_build):
         with open(path, encoding="utf-8") as handle:
             assert not {r["member_id"] for r in csv.DictReader(handle)} & members, path
     assert "privacy/forget_deleted_persons" in demo_build.materializations
+
+
+def test_a_failed_audience_test_records_no_audience_materialization(demo_build, tmp_path, monkeypatch):
+    """The dbt step reports audience_members (whose materialization makes the audience sensor
+    emit to the outbox) only once the whole build has passed: a data test of it failing leaves
+    it unmaterialized, while the models dbt built before are recorded as dbt reported them."""
+    import dagster as dg
+    from datetime import timedelta
+
+    from orchestration.cli import CliError
+    from tests.e2e.conftest import settings_for
+
+    root = tmp_path / "copy"
+    shutil.copytree(demo_build.root, root)
+    settings = settings_for(root)
+    day = demo_build.through - timedelta(days=5)  # kept by the run of the last day
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        (copied,), = con.execute(
+            "select count(*) from audiences.audience_members where as_of_date = ?", [day]).fetchall()
+        assert copied > 0
+        con.execute("insert into audiences.audience_members "
+                    "select * from audiences.audience_members where as_of_date = ? limit 1", [day])
+    finally:
+        con.close()
+    (tmp_path / "dagster_home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    with pytest.raises(CliError, match="daily_pipeline_job failed"):
+        run_pipeline(settings, demo_build.through, demo_build.through, quiet=True)
+    with dg.DagsterInstance.get() as instance:
+        (run,) = [r for r in instance.get_runs() if r.job_name == "daily_pipeline_job"]
+        assert run.status == dg.DagsterRunStatus.FAILURE
+        materialized = {
+            entry.dagster_event.asset_key.to_user_string()
+            for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        }
+    assert {"marts/member_facts", "marts/orders", "marts/member_tiers"} <= materialized
+    assert "audiences/audience_members" not in materialized
