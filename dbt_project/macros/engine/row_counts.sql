@@ -47,3 +47,28 @@
       },
   }.get(name, {})) }}
 {%- endmacro %}
+
+
+{#- dbt's run_hooks (dbt-adapters' global project, dbt-core 1.11), with one change: the `commit;`
+    dbt runs before the first hook outside the model's transaction comes only before a hook that
+    renders SQL. log_dagster_metadata runs outside the transaction (after the model's own
+    post-hooks and its commit) and renders nothing: dbt's statement would be one more per model
+    on DuckDB, where the materialization has committed already, and an error on Spark, whose
+    SQL has no COMMIT (dbt-spark, method session). -#}
+{% macro run_hooks(hooks, inside_transaction=True) %}
+  {%- set committed = [] -%}
+  {% for hook in hooks | selectattr('transaction', 'equalto', inside_transaction) %}
+    {% set rendered = render(hook.get('sql')) | trim %}
+    {% if (rendered | length) > 0 %}
+      {% if not inside_transaction and not committed %}
+        {% call statement(auto_begin=inside_transaction) %}
+          commit;
+        {% endcall %}
+        {% do committed.append(true) %}
+      {% endif %}
+      {% call statement(auto_begin=inside_transaction) %}
+        {{ rendered }}
+      {% endcall %}
+    {% endif %}
+  {% endfor %}
+{% endmacro %}
