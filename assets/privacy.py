@@ -128,7 +128,7 @@ def _forget_in_pii(pii_dir: Path, forgotten: Forgotten, since_ns: int, report: F
             con.close()
         # pyarrow reads, filters and writes without the GIL: one file per core at a time (a
         # first pass after a build over all history rewrites most of the store)
-        with ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 1)) as pool:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             for removed in pool.map(lambda path: _rewrite_parquet(path, column, drop), hits):
                 report.pii_rows_removed += removed
                 report.pii_files_rewritten += 1
